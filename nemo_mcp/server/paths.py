@@ -1,0 +1,225 @@
+"""Local file rules: what may be uploaded, where downloads may land, safe file names.
+
+- `NEMO_MEDIA_DIRS` (os.pathsep-separated, optional): when set, local uploads must resolve (symlinks
+  followed) inside one of these folders.
+- `NEMO_DOWNLOAD_DIR` (optional, default `~/Downloads/nemo-mcp`): the root every download is confined to;
+  a requested `download_dir` is resolved inside it (relative paths are taken relative to it, absolute
+  paths must already be inside it).
+- File names are reduced to a safe character set, and an existing file is never overwritten unless asked.
+
+Failures raise `PathRuleError(tag, message)`; the message names the file and the broken rule.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from nemo_mcp.server.routing import AUDIO_EXTENSIONS, IMAGE_EXTENSIONS, SUPPORTED_EXTENSIONS, VIDEO_EXTENSIONS
+
+MAX_UPLOAD_BYTES = 500 * 1024 * 1024  # skill: "Max file size is 500MB"
+SUPPORTED_LIST = ", ".join(SUPPORTED_EXTENSIONS)
+
+
+class PathRuleError(Exception):
+    def __init__(self, tag: str, message: str) -> None:
+        super().__init__(message)
+        self.tag = tag
+        self.message = message
+
+
+def media_type_of(name: str) -> str | None:
+    ext = Path(name).suffix.lower().lstrip(".")
+    if ext == "jpeg":
+        ext = "jpg"
+    if ext in VIDEO_EXTENSIONS:
+        return "video"
+    if ext in IMAGE_EXTENSIONS:
+        return "image"
+    if ext in AUDIO_EXTENSIONS:
+        return "audio"
+    return None
+
+
+def media_dirs_from_env(env: dict[str, str] | None = None) -> list[Path]:
+    raw = (env if env is not None else os.environ).get("NEMO_MEDIA_DIRS", "")
+    return [Path(p).expanduser().resolve() for p in raw.split(os.pathsep) if p.strip()]
+
+
+def download_root_from_env(env: dict[str, str] | None = None) -> Path:
+    raw = (env if env is not None else os.environ).get("NEMO_DOWNLOAD_DIR", "").strip()
+    return Path(raw).expanduser() if raw else Path.home() / "Downloads" / "nemo-mcp"
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.relative_to(root)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Source:
+    """One validated upload source."""
+
+    kind: str  # "file" | "url"
+    value: str  # resolved absolute path, or the URL
+    name: str  # display name (file name)
+    media_type: str | None  # video | image | audio (None for a URL without a known extension)
+    size: int | None = None
+
+
+def is_url(source: str) -> bool:
+    return bool(re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", source)) and not re.match(r"^[A-Za-z]:[\\/]", source)
+
+
+def check_url(url: str) -> Source:
+    """Accept http(s) URLs only; refuse file:, data:, other schemes and credentials in URLs."""
+    shown = url if len(url) <= 80 else url[:77] + "..."
+    scheme = url.split(":", 1)[0].lower()
+    if scheme not in ("http", "https"):
+        raise PathRuleError(
+            "bad_url",
+            f"{shown.split(',')[0] if scheme == 'data' else shown}: only http(s) URLs can be imported "
+            f"({scheme}: URLs are refused). Give a local file path or a public http(s) link instead.",
+        )
+    parts = urlsplit(url)
+    if parts.username is not None or parts.password is not None:
+        host = parts.hostname or "?"
+        raise PathRuleError(
+            "bad_url",
+            f"URL on {host}: credentials inside URLs are refused (they would be sent to the backend). "
+            "Use a public or pre-signed link without user:password@.",
+        )
+    if not parts.hostname:
+        raise PathRuleError("bad_url", f"{shown}: the URL has no host name.")
+    name = Path(parts.path).name or parts.hostname
+    mtype = media_type_of(name)
+    ext = Path(name).suffix.lower().lstrip(".")
+    if ext and mtype is None and "." in name:
+        raise PathRuleError(
+            "unsupported_file",
+            f"{name}: supported types are {SUPPORTED_LIST}.",
+        )
+    return Source(kind="url", value=url, name=name, media_type=mtype)
+
+
+def check_local_file(
+    raw: str,
+    *,
+    media_dirs: list[Path] | None = None,
+    max_bytes: int = MAX_UPLOAD_BYTES,
+    base_dir: Path | None = None,
+) -> Source:
+    """Preflight one local file: exists, allowed folder, supported type, size."""
+    p = Path(raw).expanduser()
+    if not p.is_absolute():
+        p = (base_dir or Path.cwd()) / p
+    name = p.name or raw
+    try:
+        resolved = p.resolve(strict=True)
+    except (FileNotFoundError, RuntimeError):
+        raise PathRuleError(
+            "file_not_found", f"{name}: no such file ({raw}). Check the path; use an absolute path."
+        ) from None
+    except OSError as exc:
+        raise PathRuleError(
+            "file_not_found", f"{name}: cannot be read ({exc.strerror or 'OS error'})."
+        ) from None
+    if media_dirs and not any(_inside(resolved, d) for d in media_dirs):
+        allowed = ", ".join(str(d) for d in media_dirs)
+        raise PathRuleError(
+            "path_not_allowed",
+            f"{name}: outside the allowed media folders ({allowed}). Move the file there, "
+            "or add its folder to NEMO_MEDIA_DIRS.",
+        )
+    if not resolved.is_file():
+        raise PathRuleError("file_not_found", f"{name}: is not a regular file.")
+    mtype = media_type_of(resolved.name)
+    if mtype is None:
+        raise PathRuleError("unsupported_file", f"{name}: supported types are {SUPPORTED_LIST}.")
+    size = resolved.stat().st_size
+    if size == 0:
+        raise PathRuleError("unsupported_file", f"{name}: the file is empty.")
+    if size > max_bytes:
+        raise PathRuleError(
+            "file_too_large",
+            f"{name}: {size / 1024 / 1024:.0f} MB is over the {max_bytes // 1024 // 1024} MB limit. "
+            "Compress it or trim it to a shorter clip, then upload again.",
+        )
+    if not os.access(resolved, os.R_OK):
+        raise PathRuleError("file_not_found", f"{name}: permission denied.")
+    return Source(kind="file", value=str(resolved), name=resolved.name, media_type=mtype, size=size)
+
+
+def check_source(
+    raw: str, *, media_dirs: list[Path] | None = None, max_bytes: int = MAX_UPLOAD_BYTES
+) -> Source:
+    raw = raw.strip()
+    if not raw:
+        raise PathRuleError(
+            "invalid_argument", "an empty source was given; pass a file path or an http(s) URL."
+        )
+    if is_url(raw):
+        return check_url(raw)
+    return check_local_file(raw, media_dirs=media_dirs, max_bytes=max_bytes)
+
+
+# --- downloads ----------------------------------------------------------------------------------------
+
+
+def resolve_download_dir(requested: str | None, root: Path) -> Path:
+    """Return the folder to write into, confined to `root` (created if missing)."""
+    root = root.expanduser()
+    root.mkdir(parents=True, exist_ok=True)
+    root_resolved = root.resolve()
+    if not requested or not requested.strip():
+        return root_resolved
+    req = Path(requested.strip()).expanduser()
+    target = req if req.is_absolute() else root_resolved / req
+    # Resolve without requiring existence, then check containment (catches `..` and symlinks out).
+    target_resolved = target.resolve()
+    if not _inside(target_resolved, root_resolved):
+        raise PathRuleError(
+            "path_not_allowed",
+            f"download_dir {requested!r} is outside the download folder {root_resolved}. "
+            "Give a sub-folder name (or omit download_dir), or change NEMO_DOWNLOAD_DIR.",
+        )
+    target_resolved.mkdir(parents=True, exist_ok=True)
+    # Re-check after creation in case a component was a symlink created meanwhile.
+    if not _inside(target_resolved.resolve(), root_resolved):
+        raise PathRuleError("path_not_allowed", f"download_dir {requested!r} escapes the download folder.")
+    return target_resolved
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_filename(stem: str, ext: str = ".mp4", *, max_len: int = 80) -> str:
+    """A file name made of [A-Za-z0-9._-] with the given extension (never hidden, never empty)."""
+    norm = unicodedata.normalize("NFKD", stem)
+    norm = norm.encode("ascii", "ignore").decode("ascii")
+    cleaned = _UNSAFE.sub("_", norm).strip("._-")
+    cleaned = re.sub(r"_{2,}", "_", cleaned)
+    if cleaned.lower().endswith(ext.lower()):
+        cleaned = cleaned[: -len(ext)]
+    cleaned = cleaned[:max_len].strip("._-") or "video"
+    return cleaned + ext
+
+
+def unique_path(folder: Path, filename: str, *, overwrite: bool = False) -> Path:
+    """`folder/filename`, or `stem_1.ext`, `stem_2.ext`... when it exists and overwriting was not asked."""
+    target = folder / filename
+    if overwrite or not target.exists():
+        return target
+    stem, suffix = Path(filename).stem, Path(filename).suffix
+    for n in range(1, 10_000):
+        candidate = folder / f"{stem}_{n}{suffix}"
+        if not candidate.exists():
+            return candidate
+    raise PathRuleError("path_not_allowed", f"too many files named {filename} in {folder}.")
