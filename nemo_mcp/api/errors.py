@@ -1,0 +1,365 @@
+"""Typed errors of the NemoVideo API client.
+
+Every error is a :class:`NemoError` with
+
+- ``tag``: a short stable machine name the MCP layer puts in front of its message
+  (``[tag] what happened. what to do``);
+- ``str(err)``: one or two sentences a user can act on. Never raw backend JSON, never a token;
+- ``status`` (HTTP status, if any), ``code`` (backend business code, if any),
+  ``retry_after`` (seconds, if known).
+
+Tags: ``auth``, ``session_lost``, ``no_credits``, ``unsupported_file``, ``file_too_large``,
+``file_not_found``, ``missing_client_id``, ``plan_required``, ``rate_limited``, ``bad_request``,
+``not_found``, ``server_error``, ``backend_unreachable``, ``timeout``, ``bad_response``, ``render_failed``,
+``not_exportable``, ``download_failed``, ``stream_interrupted``, ``config``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+__all__ = [
+    "AuthError",
+    "BackendUnreachableError",
+    "BadRequestError",
+    "ConfigError",
+    "DownloadError",
+    "FileTooLargeError",
+    "MalformedResponseError",
+    "MediaNotFoundError",
+    "MissingClientIdError",
+    "NemoError",
+    "NemoTimeoutError",
+    "NoCreditsError",
+    "NotExportableError",
+    "NotFoundError",
+    "PlanRequiredError",
+    "RateLimitedError",
+    "RenderFailedError",
+    "ServerError",
+    "SessionLostError",
+    "StreamInterruptedError",
+    "UnsupportedFileError",
+    "redact",
+]
+
+ACCEPTED_EXTENSIONS: tuple[str, ...] = (
+    "mp4",
+    "mov",
+    "avi",
+    "webm",
+    "mkv",
+    "jpg",
+    "jpeg",
+    "png",
+    "gif",
+    "webp",
+    "mp3",
+    "wav",
+    "m4a",
+    "aac",
+)
+
+_SECRET_PATTERNS = (
+    re.compile(r"nmv_[A-Za-z0-9_\-]+"),
+    re.compile(r"(?i)bearer\s+[^\s\"',;]+"),
+    re.compile(r"(?i)(token[\"']?\s*[:=]\s*[\"']?)[^\s\"',;}&]+"),
+)
+
+
+def redact(text: str) -> str:
+    """Remove anything that looks like an API token from ``text``."""
+    out = _SECRET_PATTERNS[0].sub("nmv_***", text)
+    out = _SECRET_PATTERNS[1].sub("Bearer ***", out)
+    return _SECRET_PATTERNS[2].sub(r"\1***", out)
+
+
+def clean_backend_message(raw: Any, limit: int = 160) -> str | None:
+    """A short, single-line, redacted backend message, or None when it is absent or looks like raw JSON."""
+    if isinstance(raw, dict):
+        for key in ("message", "msg", "detail", "error", "reason"):
+            inner = raw.get(key)
+            if isinstance(inner, str) and inner.strip():
+                raw = inner
+                break
+        else:
+            return None
+    if isinstance(raw, list):
+        # FastAPI validation errors: [{"loc": [...], "msg": "...", ...}]
+        msgs = [
+            item.get("msg") for item in raw if isinstance(item, dict) and isinstance(item.get("msg"), str)
+        ]
+        raw = "; ".join(m for m in msgs if m) if msgs else None
+    if not isinstance(raw, str):
+        return None
+    text = " ".join(raw.split())
+    if not text or text[0] in "{[<":
+        return None
+    text = redact(text)
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return text
+
+
+class NemoError(Exception):
+    """Base class of every error raised by ``nemo_mcp.api``."""
+
+    tag: ClassVar[str] = "error"
+    default_message: ClassVar[str] = "The NemoVideo backend request failed."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        status: int | None = None,
+        code: int | None = None,
+        retry_after: float | None = None,
+        detail: str | None = None,
+    ) -> None:
+        self.message = redact(message or self.default_message)
+        self.status = status
+        self.code = code
+        self.retry_after = retry_after
+        #: the backend's own short message (redacted, single line), for logs and debugging
+        self.detail = clean_backend_message(detail) if detail is not None else None
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        parts = [repr(self.message)]
+        if self.status is not None:
+            parts.append(f"status={self.status}")
+        if self.code is not None:
+            parts.append(f"code={self.code}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+    def tagged(self) -> str:
+        """``[tag] message``: the form the MCP layer shows."""
+        return f"[{self.tag}] {self.message}"
+
+
+class AuthError(NemoError):
+    """1001 / 1010 / 1011 / HTTP 401 (after the single automatic re-authentication failed)."""
+
+    tag = "auth"
+    default_message = (
+        "NemoVideo rejected the access token. Unset NEMO_TOKEN to use a free anonymous token, "
+        "or create a new token at nemovideo.com (Settings -> API Tokens) and set NEMO_TOKEN."
+    )
+
+
+class SessionLostError(NemoError):
+    """1002, or HTTP 404 "Session not found": the backend no longer knows the session."""
+
+    tag = "session_lost"
+    default_message = (
+        "The editing session no longer exists on NemoVideo, so its timeline is gone. "
+        "Start a new project and upload or generate the media again."
+    )
+
+    def __init__(self, message: str | None = None, *, session_id: str | None = None, **kw: Any) -> None:
+        self.session_id = session_id
+        super().__init__(message, **kw)
+
+
+class NoCreditsError(NemoError):
+    """2001: not enough credits. Carries the anonymous user id for the registration link."""
+
+    tag = "no_credits"
+    default_message = (
+        "Not enough NemoVideo credits for this operation. Top up credits in your nemovideo.com account."
+    )
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        user_id: str | None = None,
+        register_url: str | None = None,
+        **kw: Any,
+    ) -> None:
+        self.user_id = user_id
+        self.register_url = register_url
+        super().__init__(message, **kw)
+
+    def with_user(self, user_id: str | None, web_url: str, anonymous: bool) -> NoCreditsError:
+        """Return a copy whose message carries the registration (anonymous) or top-up (registered) advice."""
+        if anonymous:
+            url = f"{web_url.rstrip('/')}/register"
+            if user_id:
+                url += f"?bind={user_id}"
+            msg = (
+                "The free anonymous credits are used up. Register at "
+                f"{url} to keep this work and get more credits, then try again."
+            )
+        else:
+            url = None
+            msg = "Not enough credits on this NemoVideo account. Top up at nemovideo.com, then try again."
+        err = NoCreditsError(msg, user_id=user_id, register_url=url, status=self.status, code=self.code)
+        err.detail = self.detail
+        return err
+
+
+class UnsupportedFileError(NemoError):
+    """4001, or a local preflight rule (extension, content, not a regular file, empty)."""
+
+    tag = "unsupported_file"
+    default_message = "This file type is not supported. Supported: " + ", ".join(ACCEPTED_EXTENSIONS) + "."
+
+    def __init__(
+        self, message: str | None = None, *, path: str | None = None, rule: str | None = None, **kw: Any
+    ) -> None:
+        self.path = path
+        self.rule = rule
+        super().__init__(message, **kw)
+
+
+class FileTooLargeError(NemoError):
+    """4002, or the local size limit."""
+
+    tag = "file_too_large"
+    default_message = (
+        "The file is too large for NemoVideo. Compress it or trim it to a shorter clip, then upload again."
+    )
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        path: str | None = None,
+        size: int | None = None,
+        limit: int | None = None,
+        **kw: Any,
+    ) -> None:
+        self.path = path
+        self.size = size
+        self.limit = limit
+        super().__init__(message, **kw)
+
+
+class MediaNotFoundError(NemoError):
+    """The local file to upload does not exist."""
+
+    tag = "file_not_found"
+    default_message = "The file does not exist. Check the path."
+
+    def __init__(self, message: str | None = None, *, path: str | None = None, **kw: Any) -> None:
+        self.path = path
+        super().__init__(message, **kw)
+
+
+class MissingClientIdError(NemoError):
+    """HTTP 400 on the anonymous-token call (missing ``X-Client-Id``), after the automatic retry."""
+
+    tag = "missing_client_id"
+    default_message = (
+        "NemoVideo refused to issue a free token because the client id was missing or invalid. "
+        "Set NEMO_CLIENT_ID to a UUID (or delete ~/.config/nemovideo/client_id), or set NEMO_TOKEN."
+    )
+
+
+class PlanRequiredError(NemoError):
+    """HTTP 402: the plan does not allow this (export on the free plan). Not a credits problem."""
+
+    tag = "plan_required"
+    default_message = (
+        "Export is not available on the current NemoVideo plan (this is a plan limit, not credits). "
+        "Register or upgrade your plan at nemovideo.com to unlock export."
+    )
+
+
+class RateLimitedError(NemoError):
+    """HTTP 429."""
+
+    tag = "rate_limited"
+    default_message = "NemoVideo is rate-limiting requests. Wait a minute and try again."
+
+
+class BadRequestError(NemoError):
+    """Another 4xx (400 outside the token call, 409, 422 validation, duplicate render id, ...)."""
+
+    tag = "bad_request"
+    default_message = "NemoVideo rejected the request as invalid."
+
+
+class NotFoundError(NemoError):
+    """HTTP 404 that is not a lost session (e.g. an unknown render id)."""
+
+    tag = "not_found"
+    default_message = "NemoVideo does not know this item (it may have expired)."
+
+
+class ServerError(NemoError):
+    """HTTP 5xx, or an unknown nonzero business code."""
+
+    tag = "server_error"
+    default_message = "The NemoVideo backend had an internal error. Try again in a moment."
+
+
+class BackendUnreachableError(NemoError):
+    """Connection refused / reset / DNS failure / dropped before a response."""
+
+    tag = "backend_unreachable"
+    default_message = (
+        "Could not reach the NemoVideo backend. Check the network connection and NEMO_API_URL, "
+        "then try again."
+    )
+
+
+class NemoTimeoutError(NemoError):
+    """A request or a wait exceeded its time budget."""
+
+    tag = "timeout"
+    default_message = "The NemoVideo backend did not answer in time. Try again in a moment."
+
+
+class MalformedResponseError(NemoError):
+    """The backend answered with something that is not the documented JSON."""
+
+    tag = "bad_response"
+    default_message = "The NemoVideo backend sent a response that could not be understood. Try again later."
+
+
+class RenderFailedError(NemoError):
+    """The render ended with status ``failed`` (or was cancelled)."""
+
+    tag = "render_failed"
+    default_message = "The export failed on the NemoVideo render service. Try exporting again."
+
+    def __init__(self, message: str | None = None, *, render_id: str | None = None, **kw: Any) -> None:
+        self.render_id = render_id
+        super().__init__(message, **kw)
+
+
+class NotExportableError(NemoError):
+    """The draft has no track with segments (skill §3.5a): nothing to render yet."""
+
+    tag = "not_exportable"
+    default_message = "The timeline is empty, so there is nothing to export yet. Generate or add media first."
+
+
+class DownloadError(NemoError):
+    """The rendered file could not be downloaded completely."""
+
+    tag = "download_failed"
+    default_message = "The rendered video could not be downloaded. Try the download again."
+
+
+class StreamInterruptedError(NemoError):
+    """The ``/run_sse`` stream dropped. The message was NOT re-sent: check the project state."""
+
+    tag = "stream_interrupted"
+    default_message = (
+        "The connection to the NemoVideo agent dropped before the reply finished. The request was not "
+        "re-sent (that could charge twice); check the timeline to see whether the edit was applied."
+    )
+
+
+class ConfigError(NemoError):
+    """Invalid configuration (e.g. a malformed NEMO_API_URL)."""
+
+    tag = "config"
+    default_message = "The nemo-mcp configuration is invalid."
