@@ -1,0 +1,315 @@
+"""Render a draft to an H.264/AAC MP4 with FFmpeg (yuv420p, faststart), as a cancellable asyncio job.
+
+The main video track becomes one concatenated stream (trims via -ss/-t, speed via setpts/atempo, volume,
+stills for images, black for gaps); text segments are drawn with drawtext between their times; the BGM
+track is looped, delayed and mixed at its volume. The canvas comes from `draft.m` and is capped at 1080x1920.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nemo_mcp.local import draft as drafts
+from nemo_mcp.local.media import Probe, ffmpeg_exe, font_file, probe
+
+log = logging.getLogger("nemo_mcp.local")
+
+Resolve = Callable[[str], Path | None]  # media URL -> local file, or None when not available offline
+_POS_Y = {"top-center": "h*0.08", "center": "(h-text_h)/2", "bottom-center": "h*0.88-text_h"}
+_AFMT = "aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo"
+
+
+class RenderError(Exception):
+    pass
+
+
+@dataclass
+class RenderJob:
+    id: str
+    session_id: str
+    user_id: str
+    out: Path
+    status: str = "pending"
+    progress: int = 5
+    error: str | None = None
+    created_at: float = field(default_factory=time.time)
+    completed_at: float | None = None
+    duration: float = 0.0
+    size: int = 0
+    task: asyncio.Task[None] | None = None
+    proc: asyncio.subprocess.Process | None = None
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in ("completed", "failed", "cancelled")
+
+
+def _atempo(speed: float) -> str:
+    steps = []
+    while speed > 2.0:
+        steps.append("atempo=2.0")
+        speed /= 2.0
+    while speed < 0.5:
+        steps.append("atempo=0.5")
+        speed /= 0.5
+    steps.append(f"atempo={speed:.6f}")
+    return ",".join(steps)
+
+
+def _esc(path: str | Path) -> str:
+    """Quote a path for a filtergraph option value."""
+    return "'" + str(path).replace("\\", "/").replace("'", r"'\''").replace(":", r"\:") + "'"
+
+
+async def build_command(
+    draft: dict[str, Any], resolve: Resolve, work: Path, out: Path
+) -> tuple[list[str], float]:
+    """FFmpeg arguments that render `draft` to `out`, and the output duration in seconds."""
+    width, height = _canvas(draft)
+    fps = max(1, min(60, int(draft.get("m", {}).get("fps") or 30)))
+    main = sorted(drafts.segments(draft, drafts.VIDEO), key=lambda s: int(s.get("s", 0)))
+    total_ms = max(
+        [int(s.get("s", 0)) + int(s.get("d", 0)) for t in draft["t"] for s in t.get("sg", [])] + [0]
+    )
+    if main:
+        total_ms = int(main[-1].get("s", 0)) + int(main[-1].get("d", 0))
+    if total_ms <= 0:
+        raise RenderError("the draft has no duration")
+    inputs: list[str] = []
+    chains: list[str] = []
+    pieces: list[str] = []
+    probes: dict[Path, Probe | None] = {}
+    fit = (
+        f"scale={width}:{height}:force_original_aspect_ratio=decrease,"
+        f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps={fps},format=yuv420p"
+    )
+
+    def blank(seconds: float) -> None:
+        k = len(pieces)
+        chains.append(f"color=c=black:s={width}x{height}:r={fps}:d={seconds:.3f},format=yuv420p[v{k}]")
+        chains.append(f"anullsrc=r=48000:cl=stereo,atrim=duration={seconds:.3f}[a{k}]")
+        pieces.append(f"[v{k}][a{k}]")
+
+    cursor = 0
+    for seg in main:
+        start, dur = int(seg.get("s", 0)), int(seg.get("d", 0))
+        if dur <= 0:
+            continue
+        if start > cursor:
+            blank((start - cursor) / 1000)
+        cursor = start + dur
+        path = _source(seg, resolve)
+        if path not in probes:
+            probes[path] = await probe(path)
+        info = probes[path]
+        if info is None or not info.has_video:
+            raise RenderError(f"{seg.get('n') or path.name} has no video stream")
+        seconds = dur / 1000
+        k, i = len(pieces), _count_inputs(inputs)
+        still = seg.get("m", {}).get("kind") == "image" or info.duration == 0.0
+        if still:
+            inputs += ["-loop", "1", "-framerate", str(fps), "-t", f"{seconds:.3f}", "-i", str(path)]
+            chains.append(f"[{i}:v]{fit},trim=duration={seconds:.3f},setpts=PTS-STARTPTS[v{k}]")
+            chains.append(f"anullsrc=r=48000:cl=stereo,atrim=duration={seconds:.3f}[a{k}]")
+        else:
+            speed = max(0.25, min(4.0, float(seg.get("sp", 1.0) or 1.0)))
+            inputs += [
+                "-ss",
+                f"{int(seg.get('ss', 0)) / 1000:.3f}",
+                "-t",
+                f"{seconds * speed:.3f}",
+                "-i",
+                str(path),
+            ]
+            chains.append(
+                f"[{i}:v]setpts=(PTS-STARTPTS)/{speed:.6f},{fit},"
+                f"tpad=stop_mode=clone:stop_duration={seconds:.3f},trim=duration={seconds:.3f},setpts=PTS-STARTPTS[v{k}]"
+            )
+            volume = max(0, int(seg.get("v", 100) if seg.get("v") is not None else 100))
+            if info.has_audio and volume > 0:
+                chains.append(
+                    f"[{i}:a]asetpts=PTS-STARTPTS,{_atempo(speed)},volume={volume / 100:.3f},{_AFMT},"
+                    f"apad,atrim=duration={seconds:.3f}[a{k}]"
+                )
+            else:
+                chains.append(f"anullsrc=r=48000:cl=stereo,atrim=duration={seconds:.3f}[a{k}]")
+        pieces.append(f"[v{k}][a{k}]")
+    if not pieces or cursor < total_ms:
+        blank((total_ms - cursor) / 1000)
+    chains.append(f"{''.join(pieces)}concat=n={len(pieces)}:v=1:a=1[vcat][acat]")
+    video = "vcat"
+    texts = [s for t in draft["t"] if t.get("tt") == drafts.TEXT for s in t.get("sg", [])]
+    font = font_file() if texts else None
+    if texts and font is None:
+        log.warning("skipping %d title(s): no font file for drawtext", len(texts))
+    draws = []
+    for n, seg in enumerate(texts if font else []):
+        text = str(seg.get("txt") or seg.get("text") or "")
+        if not text:
+            continue
+        textfile = work / f"title_{n}.txt"
+        textfile.write_text(text, encoding="utf-8")
+        meta = seg.get("m", {}) or {}
+        size = max(8, round(float(meta.get("size", 64)) * height / 1080))
+        y = _POS_Y.get(str(meta.get("pos", "center")), _POS_Y["center"])
+        a, b = int(seg.get("s", 0)) / 1000, (int(seg.get("s", 0)) + int(seg.get("d", 0))) / 1000
+        color = re.sub(r"[^A-Za-z0-9#@.]", "", str(meta.get("color", "white"))) or "white"
+        draws.append(
+            f"drawtext=fontfile={_esc(font)}:textfile={_esc(textfile)}:fontsize={size}:fontcolor={color}:"
+            f"borderw=2:bordercolor=black:x=(w-text_w)/2:y={y}:enable='between(t,{a:.3f},{b:.3f})'"
+        )
+    if draws:
+        chains.append(f"[vcat]{','.join(draws)}[vtxt]")
+        video = "vtxt"
+    audio = "acat"
+    bgms = [s for t in draft["t"] if t.get("tt") == drafts.AUDIO for s in t.get("sg", [])]
+    mixed = []
+    for seg in bgms:
+        volume = int(seg.get("v", 100) if seg.get("v") is not None else 100)
+        if volume <= 0 or int(seg.get("d", 0)) <= 0:
+            continue
+        i = _count_inputs(inputs)
+        inputs += [
+            "-stream_loop",
+            "-1",
+            "-ss",
+            f"{int(seg.get('ss', 0)) / 1000:.3f}",
+            "-i",
+            str(_source(seg, resolve)),
+        ]
+        delay = int(seg.get("s", 0))
+        chains.append(
+            f"[{i}:a]atrim=duration={int(seg['d']) / 1000:.3f},asetpts=PTS-STARTPTS,volume={volume / 100:.3f},{_AFMT},"
+            f"adelay={delay}|{delay}[bgm{len(mixed)}]"
+        )
+        mixed.append(f"[bgm{len(mixed)}]")
+    if mixed:
+        chains.append(f"[acat]{''.join(mixed)}amix=inputs={1 + len(mixed)}:duration=first:normalize=0[amix]")
+        audio = "amix"
+    seconds = total_ms / 1000
+    args = [
+        *inputs,
+        "-filter_complex",
+        ";".join(chains),
+        "-map",
+        f"[{video}]",
+        "-map",
+        f"[{audio}]",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-crf",
+        "23",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "128k",
+        "-ar",
+        "48000",
+        "-t",
+        f"{seconds:.3f}",
+        "-movflags",
+        "+faststart",
+        "-progress",
+        "pipe:1",
+        "-nostats",
+        str(out),
+    ]
+    return args, seconds
+
+
+def _count_inputs(inputs: list[str]) -> int:
+    return inputs.count("-i")
+
+
+def _canvas(draft: dict[str, Any]) -> tuple[int, int]:
+    m = draft.get("m") or {}
+    try:
+        return drafts.fit_canvas(int(m.get("width") or 1920), int(m.get("height") or 1080))
+    except (TypeError, ValueError):
+        return 1920, 1080
+
+
+def _source(seg: dict[str, Any], resolve: Resolve) -> Path:
+    src = str(seg.get("src") or seg.get("url") or "")
+    path = resolve(src) if src else None
+    if path is None:
+        raise RenderError(f"media not available offline: {src or seg.get('n') or 'segment without src'}")
+    return path
+
+
+_OUT_TIME = re.compile(r"out_time_(?:us|ms)=(\d+)")
+
+
+async def run(
+    job: RenderJob, draft: dict[str, Any], resolve: Resolve, min_seconds: float, fail: bool
+) -> None:
+    """Drive one job to a terminal status; never raises (the status says what happened)."""
+    started = time.monotonic()
+    work = job.out.parent / f".{job.out.stem}.work"
+    try:
+        work.mkdir(parents=True, exist_ok=True)
+        args, seconds = await build_command(draft, resolve, work, job.out)
+        job.status = "processing"
+        if fail:
+            await asyncio.sleep(0.2)
+            raise RenderError("render worker crashed (injected fault)")
+        proc = await asyncio.create_subprocess_exec(
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-nostdin",
+            "-y",
+            *args,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        job.proc = proc
+        assert proc.stdout is not None and proc.stderr is not None
+        err_task = asyncio.create_task(proc.stderr.read())
+        async for line in proc.stdout:
+            if m := _OUT_TIME.search(line.decode("ascii", "replace")):
+                done = int(m.group(1)) / 1_000_000 / max(seconds, 0.001)
+                job.progress = max(job.progress, min(95, 5 + int(90 * done)))
+        code = await proc.wait()
+        stderr = (await err_task).decode("utf-8", "replace")
+        if code != 0 or not job.out.exists():
+            raise RenderError(f"FFmpeg failed ({code}): {stderr.strip().splitlines()[-1:] or ''}")
+        remaining = min_seconds - (time.monotonic() - started)
+        while remaining > 0:  # realism knob: hold "processing" for a minimum time
+            step = min(0.2, remaining)
+            await asyncio.sleep(step)
+            remaining -= step
+            job.progress = min(99, job.progress + 1)
+        job.duration, job.size = round(seconds, 3), job.out.stat().st_size
+        job.status, job.progress = "completed", 100
+    except asyncio.CancelledError:
+        kill(job)
+        job.status = "cancelled"
+        raise
+    except Exception as exc:
+        log.info("render %s failed: %s", job.id, exc)
+        kill(job)
+        job.status, job.error = "failed", str(exc)
+    finally:
+        job.completed_at = time.time()
+        with contextlib.suppress(OSError):
+            for leftover in work.glob("*"):
+                leftover.unlink()
+            work.rmdir()
+
+
+def kill(job: RenderJob) -> None:
+    if job.proc and job.proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            job.proc.kill()

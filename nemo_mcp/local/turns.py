@@ -1,0 +1,126 @@
+"""`POST /run_sse`: validate, reserve credits, run the local agent in the background, stream its events.
+
+The turn runs as its own task and feeds a queue, so a dropped connection (client-side or the
+`drop_stream_after` fault) does not stop the edit: like the real backend, the state still changes and the
+client recovers by polling state (nemo-api.md §2.6). Credits are frozen while it runs and debited at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from nemo_mcp.local.agent import Aborted, TurnContext, plan, run_turn
+from nemo_mcp.local.envelope import CREDITS, ApiError, bad_request
+from nemo_mcp.local.routes import auth, backend_of, base_url
+from nemo_mcp.local.sse import Encoder, heartbeat
+
+log = logging.getLogger("nemo_mcp.local")
+
+TEMPORARY_ISSUE = (
+    "I encountered a temporary issue while processing your request. Please try again in a moment."
+)
+MID_STREAM_ERROR = "Internal agent error: the model call failed (injected fault)"
+_DROP = {"type": "drop"}
+
+
+async def run_sse(request: Request) -> Response:
+    from nemo_mcp.local.backend import read_json
+
+    b = backend_of(request)
+    b.stats.run_sse_posts += 1
+    user = auth(request)
+    body = await read_json(request)
+    if body.get("app_name") != "nemo_agent":
+        raise bad_request(f"Unknown app_name {body.get('app_name')!r}: use 'nemo_agent'")
+    if not body.get("session_id"):
+        raise bad_request("session_id is required")
+    session = b.store.session(user, body.get("user_id"), body["session_id"])
+    message = body.get("new_message")
+    parts = message.get("parts") if isinstance(message, dict) else None
+    texts = (
+        [p.get("text") for p in parts if isinstance(p, dict) and isinstance(p.get("text"), str)]
+        if parts
+        else []
+    )
+    text = "\n".join(t for t in texts if t.strip()).strip()
+    if not text:
+        raise bad_request(
+            'new_message.parts[].text is required: {"new_message": {"parts": [{"text": "..."}]}}'
+        )
+    k = b.knobs
+    turn_plan = plan(text, k)
+    if turn_plan.cost > user.available:
+        raise ApiError(
+            CREDITS,
+            f"Insufficient credits: this request needs {turn_plan.cost}, you have {user.available}. "
+            f"Register at https://nemovideo.com/register?bind={user.user_id} or top up.",
+        )
+    user.available -= turn_plan.cost
+    user.frozen += turn_plan.cost
+    b.stats.turns[session.session_id].append(text)
+    session.turns += 1
+    silent = random.Random(f"{k.seed}:{session.session_id}:{session.turns}").random() < k.silent_fraction  # noqa: S311
+    queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+    drop_after, error_after, trailing = k.drop_stream_after, k.error_mid_stream, k.trailing_temporary_issue
+
+    async def produce() -> None:
+        sent = {"events": 0, "texts": 0}
+
+        async def emit(event: dict[str, Any]) -> None:
+            if error_after >= 0 and sent["events"] >= error_after:
+                await queue.put({"type": "error", "message": MID_STREAM_ERROR})
+                raise Aborted
+            await queue.put(event)
+            sent["events"] += 1
+            sent["texts"] += event["type"] == "text"
+            if sent["events"] == drop_after:
+                await queue.put(_DROP)
+
+        ctx = TurnContext(session, k, b.data_dir, base_url(request), emit, silent)
+        try:
+            async with session.lock:
+                await run_turn(ctx, turn_plan)
+                if trailing and sent["texts"]:
+                    await emit({"type": "text", "text": TEMPORARY_ISSUE})
+        except Aborted:
+            pass
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("local agent failed")
+            await queue.put({"type": "error", "message": f"Agent error: {exc}"})
+        finally:
+            charged = ctx.applied > 0 or ctx.generated
+            user.frozen -= turn_plan.cost
+            if not charged:
+                user.available += turn_plan.cost
+            await queue.put(None)
+
+    b.spawn(produce())
+    encoder = Encoder(k.sse_format)
+    style, interval = k.heartbeat_style, max(0.05, k.heartbeat_interval)
+
+    async def stream() -> AsyncIterator[bytes]:
+        while True:
+            try:
+                event = await asyncio.wait_for(queue.get(), None if style == "none" else interval)
+            except TimeoutError:
+                beat = heartbeat(style)
+                if beat:
+                    yield beat
+                continue
+            if event is None or event is _DROP:
+                return
+            yield encoder.encode(event)
+            if event["type"] == "error":
+                return
+
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)

@@ -1,0 +1,229 @@
+"""Uploads: multipart `files` parts streamed to disk chunk by chunk, or loopback URL imports; then a real probe.
+
+Nothing is held whole in memory: python-multipart's streaming parser hands us each chunk as it arrives and
+we write it straight to the file. File names are reduced to a safe base name, and every file lands inside
+`<data_dir>/uploads/<session_id>/`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import ipaddress
+import re
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import unquote, urlsplit
+
+import httpx
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+from nemo_mcp.local.envelope import TOO_LARGE, UNSUPPORTED, ApiError, bad_request
+from nemo_mcp.local.media import AUDIO_EXTS, IMAGE_EXTS, VIDEO_EXTS, Probe, probe
+
+ALLOWED_EXTS = VIDEO_EXTS | IMAGE_EXTS | AUDIO_EXTS
+SUPPORTED = "mp4, mov, avi, webm, mkv, jpg, png, gif, webp, mp3, wav, m4a, aac"
+
+
+def safe_name(raw: str) -> str:
+    """A base name without directories, control characters or leading dots (path tricks end here)."""
+    base = re.split(r"[\\/]", raw.replace("\x00", ""))[-1]
+    base = re.sub(r"[^A-Za-z0-9._ -]", "_", base).strip(" .")
+    if len(base) > 120:
+        stem, dot, ext = base.rpartition(".")
+        base = (stem[:100] + dot + ext[:10]) if dot else base[:120]
+    return base or "upload"
+
+
+def extension(name: str) -> str:
+    return name.rsplit(".", 1)[-1].lower() if "." in name else ""
+
+
+@dataclass
+class Written:
+    name: str  # sanitized display name
+    path: Path
+    size: int = 0
+    sha: Any = field(default_factory=hashlib.sha256)
+
+
+class _Sink:
+    """Receives python-multipart callbacks and writes `files` parts to disk as they stream in."""
+
+    def __init__(self, folder: Path, cap: int) -> None:
+        self.folder, self.cap = folder, cap
+        self.files: list[Written] = []
+        self.error: ApiError | None = None
+        self._header_field = b""
+        self._header_value = b""
+        self._headers: dict[bytes, bytes] = {}
+        self._current: Written | None = None
+        self._handle: IO[bytes] | None = None
+
+    def callbacks(self) -> dict[str, Any]:
+        return {
+            "on_part_begin": self._begin,
+            "on_header_field": lambda d, s, e: self._add("_header_field", d[s:e]),
+            "on_header_value": lambda d, s, e: self._add("_header_value", d[s:e]),
+            "on_header_end": self._header_end,
+            "on_headers_finished": self._headers_done,
+            "on_part_data": self._data,
+            "on_part_end": self._end,
+        }
+
+    def _add(self, attr: str, chunk: bytes) -> None:
+        setattr(self, attr, getattr(self, attr) + chunk)
+
+    def _begin(self) -> None:
+        self._headers, self._current = {}, None
+
+    def _header_end(self) -> None:
+        self._headers[self._header_field.strip().lower()] = self._header_value.strip()
+        self._header_field = self._header_value = b""
+
+    def _headers_done(self) -> None:
+        _, params = parse_options_header(self._headers.get(b"content-disposition", b""))
+        if params.get(b"name") != b"files" or self.error:
+            return  # other fields are ignored
+        raw = params.get(b"filename", b"").decode("utf-8", "replace")
+        name = safe_name(raw)
+        if extension(name) not in ALLOWED_EXTS:
+            self.error = ApiError(
+                UNSUPPORTED, f"Unsupported file type: {name}. Supported formats: {SUPPORTED}"
+            )
+            return
+        written = Written(name, self.folder / f"{secrets.token_hex(4)}_{name}")
+        self.files.append(written)
+        self._current = written
+        self._handle = written.path.open("wb")
+
+    def _data(self, data: bytes, start: int, end: int) -> None:
+        if self._current is None or self._handle is None or self.error:
+            return
+        chunk = data[start:end]
+        self._current.size += len(chunk)
+        if self._current.size > self.cap:
+            self.error = too_large(self._current.name, self.cap)
+            self._close()
+            return
+        self._current.sha.update(chunk)
+        self._handle.write(chunk)
+
+    def _end(self) -> None:
+        self._close()
+
+    def _close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+        self._handle, self._current = None, None
+
+
+def too_large(name: str, cap: int) -> ApiError:
+    return ApiError(
+        TOO_LARGE,
+        f"File too large: {name} exceeds the {cap // (1024 * 1024) or cap} MB limit. Compress or trim it first.",
+    )
+
+
+def discard(files: list[Written]) -> None:
+    for item in files:
+        with contextlib.suppress(OSError):
+            item.path.unlink()
+
+
+async def receive_multipart(
+    content_type: str, body: AsyncIterator[bytes], folder: Path, cap: int
+) -> list[Written]:
+    _, params = parse_options_header(content_type)
+    boundary = params.get(b"boundary")
+    if not boundary:
+        raise bad_request("multipart body without a boundary")
+    folder.mkdir(parents=True, exist_ok=True)
+    sink = _Sink(folder, cap)
+    parser = MultipartParser(boundary, sink.callbacks())
+    try:
+        async for chunk in body:
+            if sink.error is None:
+                parser.write(chunk)  # callbacks write to disk; nothing accumulates here
+            # after an error we keep draining so the client can read our answer
+        if sink.error is None:
+            parser.finalize()
+    except ApiError:
+        raise
+    except Exception as exc:
+        sink._close()
+        discard(sink.files)
+        raise bad_request(f"malformed multipart body: {exc}") from None
+    sink._close()
+    if sink.error:
+        discard(sink.files)
+        raise sink.error
+    if not sink.files:
+        discard(sink.files)
+        raise bad_request("no file in the request: send one or more multipart parts named 'files'")
+    return sink.files
+
+
+def is_loopback_url(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+async def fetch_urls(urls: list[str], folder: Path, cap: int) -> list[Written]:
+    """Import by URL. Offline, only loopback URLs can be fetched."""
+    for url in urls:
+        if urlsplit(url).scheme not in ("http", "https") or not is_loopback_url(url):
+            raise bad_request(
+                f"The local (offline) backend cannot fetch remote URLs: {url}. Upload the file itself instead."
+            )
+    folder.mkdir(parents=True, exist_ok=True)
+    files: list[Written] = []
+    try:
+        async with httpx.AsyncClient(timeout=30, follow_redirects=False, trust_env=False) as client:
+            for url in urls:
+                name = safe_name(unquote(urlsplit(url).path.rsplit("/", 1)[-1]))
+                if extension(name) not in ALLOWED_EXTS:
+                    raise ApiError(
+                        UNSUPPORTED, f"Unsupported file type: {name}. Supported formats: {SUPPORTED}"
+                    )
+                item = Written(name, folder / f"{secrets.token_hex(4)}_{name}")
+                files.append(item)
+                async with client.stream("GET", url) as resp:
+                    if resp.status_code != 200:
+                        raise bad_request(f"could not fetch {url}: HTTP {resp.status_code}")
+                    with item.path.open("wb") as handle:
+                        async for chunk in resp.aiter_bytes():
+                            item.size += len(chunk)
+                            if item.size > cap:
+                                raise too_large(name, cap)
+                            item.sha.update(chunk)
+                            handle.write(chunk)
+    except ApiError:
+        discard(files)
+        raise
+    except httpx.HTTPError as exc:
+        discard(files)
+        raise bad_request(f"could not fetch the URL: {exc}") from None
+    return files
+
+
+async def classify(item: Written) -> tuple[str, Probe]:
+    """Probe a received file; the content must match its extension (else 4001)."""
+    info = await probe(item.path)
+    ext = extension(item.name)
+    wanted = "video" if ext in VIDEO_EXTS else "image" if ext in IMAGE_EXTS else "audio"
+    if info is not None and wanted == "image" and info.kind == "video" and ext == "gif":
+        return "video", info  # animated GIFs play as clips
+    if info is None or info.kind != wanted:
+        raise ApiError(
+            UNSUPPORTED, f"Unsupported or unreadable content in {item.name}: expected a valid {wanted} file"
+        )
+    return wanted, info

@@ -1,0 +1,22 @@
+"""Shared fixtures: the anyio backend and an embedded local NemoVideo backend on a loopback port."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from nemo_mcp.local import Knobs, LocalBackend, run_local_backend
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+async def local_backend(anyio_backend: str) -> AsyncIterator[LocalBackend]:
+    """A fresh backend per test; deterministic knobs (no silent turns, no delays). Tweak `backend.knobs`."""
+    knobs = Knobs(silent_fraction=0.0, agent_delay=0.0, heartbeat_interval=5.0)
+    async with run_local_backend(knobs) as backend:
+        yield backend
