@@ -1,0 +1,166 @@
+"""`nemo-mcp demo`: the skill's quick-edit workflow end to end, offline, through a real MCP client.
+
+Generates a ~10 s 640x360 clip with FFmpeg, starts the server with the embedded backend, and talks to it
+with `mcp.Client`: upload_media -> edit_video("extract metadata, generate a summary, and export a trimmed
+clip") -> get_timeline -> export_video(download) -> prints the conversation and where the MP4 landed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+DEMO_INSTRUCTION = "extract metadata, generate a summary, and export a trimmed clip"
+
+
+def _ffmpeg() -> str:
+    from nemo_mcp.local.media import ffmpeg_exe
+
+    return ffmpeg_exe()
+
+
+async def make_clip(path: Path, seconds: float = 10.0, size: str = "640x360") -> Path:
+    """A test clip with a moving pattern, a counter and a tone (FFmpeg lavfi sources; no network)."""
+    args = [
+        _ffmpeg(),
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        "-f",
+        "lavfi",
+        "-i",
+        f"testsrc2=size={size}:rate=30:duration={seconds}",
+        "-f",
+        "lavfi",
+        "-i",
+        f"sine=frequency=440:sample_rate=44100:duration={seconds}",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-shortest",
+        str(path),
+    ]
+    proc = await asyncio.create_subprocess_exec(
+        *args,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), 120)
+    if proc.returncode != 0 or not path.is_file():
+        raise RuntimeError("ffmpeg could not generate the demo clip: " + err.decode(errors="replace")[-300:])
+    return path
+
+
+class Conversation:
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.t0 = time.monotonic()
+
+    def say(self, who: str, text: str) -> None:
+        stamp = f"{time.monotonic() - self.t0:5.1f}s"
+        lines = text.strip().splitlines() or [""]
+        self.out.write(f"[{stamp}] {who}: {lines[0]}\n")
+        for line in lines[1:]:
+            self.out.write(f"{'':9}{' ' * len(who)}  {line}\n")
+        self.out.flush()
+
+
+def _text_of(result: Any) -> str:
+    blocks = [b.text for b in result.content if getattr(b, "type", "") == "text"]
+    return blocks[0] if blocks else ""
+
+
+async def run_demo(out_dir: Path, *, out: TextIO = sys.stdout, seconds: float = 10.0) -> Path:
+    from mcp import Client
+
+    from nemo_mcp.local import Knobs
+    from nemo_mcp.server.app import build_server
+    from nemo_mcp.server.settings import ServerSettings
+
+    convo = Conversation(out)
+    with tempfile.TemporaryDirectory(prefix="nemo-demo-") as tmp_name:
+        tmp = Path(tmp_name)
+        convo.say("demo", f"generating a {seconds:g} s 640x360 test clip with FFmpeg")
+        clip = await make_clip(tmp / "city_demo.mp4", seconds)
+        settings = ServerSettings(
+            backend="local",
+            config_dir=tmp / "config",
+            download_root=out_dir,
+            media_dirs=[],
+            local_knobs=Knobs(silent_fraction=0.0, heartbeat_interval=2.0),
+            local_data_dir=tmp / "backend",
+            api_overrides={"render_poll_initial": 0.5, "render_poll_max": 2.0},
+        )
+        server = build_server(settings)
+
+        async def progress(progress: float, total: float | None, message: str | None) -> None:
+            if message:
+                convo.say("  progress", message)
+
+        async def call(name: str, args: dict[str, Any]) -> Any:
+            convo.say("assistant", f"→ {name}({json.dumps(args, ensure_ascii=False)})")
+            res = await client.call_tool(name, args, progress_callback=progress)
+            convo.say("nemo-mcp", _text_of(res))
+            if res.is_error:
+                raise RuntimeError(f"{name} failed")
+            return res.structured_content or {}
+
+        async def finish(data: dict[str, Any], key: str) -> dict[str, Any]:
+            # A 'running' answer carries a job handle: keep waiting with get_job (never re-send).
+            job = data.get("job")
+            while data.get("status") == "running" and job:
+                res = await call("get_job", {"job_id": job["job_id"]})
+                if res["job"]["status"] != "running":
+                    return res.get(key) or {}
+                job = res["job"]
+            return data
+
+        async with Client(server) as client:
+            tools = await client.list_tools()
+            convo.say("demo", "connected; tools: " + ", ".join(t.name for t in tools.tools))
+            convo.say("user", f"Here's my clip {clip.name}: {DEMO_INSTRUCTION}.")
+            await call("upload_media", {"sources": [str(clip)]})
+            edit = await call("edit_video", {"instruction": DEMO_INSTRUCTION})
+            await finish(edit, "edit")
+            await call("get_timeline", {})
+            export = await call("export_video", {"download": True})
+            export = await finish(export, "export")
+        path = export.get("downloaded_to")
+        if not path:
+            raise RuntimeError("the export finished without a downloaded file")
+        convo.say("demo", f"done: the MP4 is at {path}")
+        return Path(path)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="nemo-mcp demo", description=__doc__.splitlines()[0] if __doc__ else None
+    )
+    p.add_argument(
+        "--out", type=Path, default=Path("nemo-output"), help="where the MP4 lands (default ./nemo-output)"
+    )
+    p.add_argument("--seconds", type=float, default=10.0, help="length of the generated clip (default 10)")
+    args = p.parse_args(list(argv) if argv is not None else None)
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    try:
+        asyncio.run(run_demo(args.out.expanduser().resolve(), seconds=args.seconds))
+    except Exception as exc:
+        sys.stderr.write(f"demo failed: {exc}\n")
+        return 1
+    return 0

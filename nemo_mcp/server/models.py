@@ -1,0 +1,159 @@
+"""Result models of the MCP tools (their `outputSchema`), plus the readable text each result shows.
+
+Every tool returns both: `structuredContent` (one of these models) for applications, and a text block a
+model reads easily. Fields are plain JSON types; times are seconds.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+JobStatusName = Literal["running", "succeeded", "failed", "cancelled"]
+
+
+class JobView(BaseModel):
+    """A long-running operation still in progress (or just finished)."""
+
+    job_id: str = Field(description="Handle for get_job / cancel_job. Lives for one hour after it ends.")
+    kind: Literal["edit", "export", "upload"]
+    status: JobStatusName
+    session_id: str | None = None
+    description: str = ""
+    elapsed_seconds: float = 0.0
+    progress_percent: float | None = None
+    message: str = ""
+    next_step: str = ""
+
+
+class MediaInfo(BaseModel):
+    name: str
+    type: str | None = Field(default=None, description="video | image | audio")
+    duration_seconds: float | None = None
+    resolution: str | None = Field(default=None, description="WIDTHxHEIGHT")
+    source: str = Field(default="", description="the local path or URL that was given")
+
+
+class UploadResult(BaseModel):
+    session_id: str
+    status: Literal["done", "running"] = "done"
+    files: list[MediaInfo] = Field(default_factory=list)
+    job: JobView | None = None
+    message: str = ""
+    next_step: str = ""
+
+
+class SegmentView(BaseModel):
+    name: str
+    start_seconds: float | None = None
+    end_seconds: float | None = None
+    text: str | None = None
+    volume_percent: float | None = None
+
+
+class TrackView(BaseModel):
+    index: int
+    type: str = Field(description="video | audio | text | image | other")
+    label: str
+    segments: list[SegmentView] = Field(default_factory=list)
+
+
+class TimelineResult(BaseModel):
+    session_id: str
+    title: str | None = None
+    summary: str = Field(description="one line, e.g. 'Timeline (2 tracks): 1. Video: clip.mp4 (0-10s) ...'")
+    tracks: list[TrackView] = Field(default_factory=list)
+    duration_seconds: float | None = None
+    resolution: str | None = None
+    media_count: int = 0
+    export_ready: bool = False
+    readiness: str = Field(default="", description="why the project can or cannot be exported yet")
+    running: list[JobView] = Field(default_factory=list, description="turns or renders still running")
+    message: str = ""
+
+
+class CreditsResult(BaseModel):
+    available: float
+    frozen: float = Field(description="reserved by operations still running")
+    total: float
+    low: bool = False
+    anonymous: bool | None = Field(default=None, description="True for a free anonymous token")
+    register_url: str | None = None
+    advice: str = ""
+    message: str = ""
+
+
+class ExportResult(BaseModel):
+    session_id: str
+    status: Literal["completed", "running"]
+    render_id: str | None = None
+    progress_percent: float | None = None
+    url: str | None = Field(default=None, description="the MP4 download URL")
+    browser_link: str | None = Field(
+        default=None, description="opens the project in the NemoVideo web editor"
+    )
+    downloaded_to: str | None = Field(default=None, description="local path of the downloaded MP4")
+    size_bytes: int | None = None
+    job: JobView | None = None
+    message: str = ""
+    next_step: str = ""
+
+
+class EditResult(BaseModel):
+    session_id: str
+    routed_to: Literal["agent", "export", "credits", "state", "upload"] = Field(
+        description="what the instruction was routed to (export/credits/state/upload never reach the agent)"
+    )
+    status: Literal["done", "running"] = "done"
+    reply: str = Field(default="", description="the agent's reply, GUI instructions translated")
+    changes: list[str] = Field(default_factory=list, description="concrete timeline changes found by diffing")
+    stages: list[str] = Field(default_factory=list, description="what landed while the turn ran (2-stage)")
+    timeline_summary: str | None = None
+    notes: list[str] = Field(default_factory=list)
+    job: JobView | None = None
+    upload: UploadResult | None = None
+    export: ExportResult | None = None
+    credits: CreditsResult | None = None
+    timeline: TimelineResult | None = None
+    message: str = ""
+    next_step: str = ""
+
+
+class JobResult(BaseModel):
+    job: JobView
+    edit: EditResult | None = None
+    export: ExportResult | None = None
+    upload: UploadResult | None = None
+    message: str = ""
+
+
+class CancelResult(BaseModel):
+    job_id: str
+    kind: Literal["edit", "export", "upload"]
+    status: JobStatusName
+    backend_cancelled: bool = Field(description="True when the backend work itself was stopped")
+    message: str = ""
+
+
+class ProjectView(BaseModel):
+    session_id: str
+    title: str
+    current: bool = False
+    created_at: str
+    updated_at: str
+    summary: str | None = None
+    lost: bool = False
+
+
+class ProjectListResult(BaseModel):
+    current_session_id: str | None = None
+    projects: list[ProjectView] = Field(default_factory=list)
+    message: str = ""
+
+
+class NewProjectResult(BaseModel):
+    session_id: str
+    title: str
+    browser_link: str | None = None
+    message: str = ""

@@ -1,0 +1,65 @@
+"""Settings of one MCP server instance (from the CLI, the environment, or a test)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from nemo_mcp.api.config import DEFAULT_API_URL
+from nemo_mcp.server.jobs import DEFAULT_WAIT_SECONDS, HEARTBEAT_SECONDS
+from nemo_mcp.server.paths import MAX_UPLOAD_BYTES, download_root_from_env, media_dirs_from_env
+from nemo_mcp.server.projects import default_config_dir
+
+# Disconnect recovery (skill §3.6: 30 s, then 60 s, ... 5 unchanged checks). We check faster at first,
+# and stop after the same ~5 minutes.
+DEFAULT_RECOVERY_INTERVALS: tuple[float, ...] = (5.0, 10.0, 15.0, 30.0, 60.0, 60.0, 60.0, 60.0)
+
+
+@dataclass
+class ServerSettings:
+    backend: Literal["cloud", "local"] = "cloud"
+    # Base URL of the NemoVideo API. None: NEMO_API_URL or the production default.
+    api_url: str | None = None
+    config_dir: Path = field(default_factory=default_config_dir)
+    download_root: Path = field(default_factory=download_root_from_env)
+    media_dirs: list[Path] = field(default_factory=media_dirs_from_env)
+    # Embedded backend (backend="local"): knobs object and an optional data folder.
+    local_knobs: Any = None
+    local_data_dir: Path | None = None
+    # Extra ApiConfig fields (tests shorten timings).
+    api_overrides: dict[str, Any] = field(default_factory=dict)
+    default_wait: float = DEFAULT_WAIT_SECONDS
+    heartbeat_seconds: float = HEARTBEAT_SECONDS
+    recovery_intervals: tuple[float, ...] = DEFAULT_RECOVERY_INTERVALS
+    # Credits at or below this are "low" (an edit costs about 50, a generation about 100).
+    low_credits: float = 50.0
+    max_upload_bytes: int = MAX_UPLOAD_BYTES
+    env: Mapping[str, str] | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> ServerSettings:
+        e = dict(os.environ if env is None else env)
+        api_url = e.get("NEMO_API_URL", "").strip() or None
+        backend: Literal["cloud", "local"] = "cloud"
+        if api_url and api_url.lower() == "local":
+            backend, api_url = "local", None
+        values: dict[str, Any] = {
+            "backend": backend,
+            "api_url": api_url,
+            "config_dir": default_config_dir(e),
+            "download_root": download_root_from_env(e),
+            "media_dirs": media_dirs_from_env(e),
+            "env": e,
+        }
+        values.update(overrides)
+        return cls(**values)
+
+    @property
+    def server_key(self) -> str:
+        """Which backend the current-project pointer belongs to."""
+        if self.backend == "local":
+            return "local"
+        return (self.api_url or DEFAULT_API_URL).rstrip("/")
