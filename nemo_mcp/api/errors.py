@@ -11,7 +11,7 @@ Every error is a :class:`NemoError` with
 Tags: ``auth``, ``session_lost``, ``no_credits``, ``unsupported_file``, ``file_too_large``,
 ``file_not_found``, ``missing_client_id``, ``plan_required``, ``rate_limited``, ``bad_request``,
 ``not_found``, ``server_error``, ``backend_unreachable``, ``timeout``, ``bad_response``, ``render_failed``,
-``not_exportable``, ``download_failed``, ``stream_interrupted``, ``config``.
+``not_exportable``, ``download_failed``, ``stream_interrupted``, ``agent_error``, ``config``.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import re
 from typing import Any, ClassVar
 
 __all__ = [
+    "AgentError",
     "AuthError",
     "BackendUnreachableError",
     "BadRequestError",
@@ -355,6 +356,16 @@ class StreamInterruptedError(NemoError):
     default_message = (
         "The connection to the NemoVideo agent dropped before the reply finished. The request was not "
         "re-sent (that could charge twice); check the timeline to see whether the edit was applied."
+    )
+
+
+class AgentError(NemoError):
+    """The agent reported an error inside the ``/run_sse`` stream (``{"error": ...}``, ``errorCode``)."""
+
+    tag = "agent_error"
+    default_message = (
+        "The NemoVideo agent reported an error and stopped. Check the timeline to see what was applied, "
+        "then try again with a simpler request."
     )
 
 

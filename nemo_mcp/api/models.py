@@ -23,6 +23,7 @@ __all__ = [
     "Session",
     "StreamErrorEvent",
     "StreamEvent",
+    "StreamItem",
     "TextEvent",
     "ToolCallEvent",
     "ToolResultEvent",
@@ -254,4 +255,5 @@ class TurnEnded(StreamEvent):
         return max(0.0, self.ts - self.started_at) if self.started_at else 0.0
 
 
-TurnEvent = TextEvent | ToolCallEvent | ToolResultEvent | HeartbeatEvent | StreamErrorEvent | TurnEnded
+StreamItem = TextEvent | ToolCallEvent | ToolResultEvent | HeartbeatEvent | StreamErrorEvent
+TurnEvent = StreamItem | TurnEnded
