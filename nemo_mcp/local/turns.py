@@ -8,6 +8,7 @@ client recovers by polling state (nemo-api.md §2.6). Credits are frozen while i
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import random
 from collections.abc import AsyncIterator
@@ -83,19 +84,25 @@ async def run_sse(request: Request) -> Response:
             if sent["events"] == drop_after:
                 await queue.put(_DROP)
 
-        ctx = TurnContext(session, k, b.data_dir, base_url(request), emit, silent)
+        ctx = TurnContext(session, k, b.data_dir, base, emit, silent)
+        snapshot: dict[str, Any] = {}
         try:
             async with session.lock:
+                snapshot = copy.deepcopy(session.state)
                 await run_turn(ctx, turn_plan)
                 if trailing and sent["texts"]:
                     await emit({"type": "text", "text": TEMPORARY_ISSUE})
-        except Aborted:
-            pass
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.exception("local agent failed")
-            await queue.put({"type": "error", "message": f"Agent error: {exc}"})
+            # A failed turn changes nothing and costs nothing.
+            if snapshot:
+                session.state.clear()
+                session.state.update(snapshot)
+            ctx.applied, ctx.generated = 0, False
+            if not isinstance(exc, Aborted):
+                log.exception("local agent failed")
+                await queue.put({"type": "error", "message": f"Agent error: {exc}"})
         finally:
             charged = ctx.applied > 0 or ctx.generated
             user.frozen -= turn_plan.cost
@@ -103,6 +110,7 @@ async def run_sse(request: Request) -> Response:
                 user.available += turn_plan.cost
             await queue.put(None)
 
+    base = base_url(request)
     b.spawn(produce())
     encoder = Encoder(k.sse_format)
     style, interval = k.heartbeat_style, max(0.05, k.heartbeat_interval)
