@@ -157,7 +157,7 @@ class NemoService:
         return rec
 
     async def project(
-        self, session_id: str | None, *, create: bool, hint: str | None = None
+        self, session_id: str | None, *, create: bool, hint: str | None = None, title: str | None = None
     ) -> ProjectRecord:
         """The project a call addresses: `session_id`, else the current one (created on demand)."""
         if session_id:
@@ -202,7 +202,7 @@ class NemoService:
                     "with edit_video; a project is created automatically.",
                 )
             try:
-                return await self._create_project(hint=hint)
+                return await self._create_project(title=title, hint=hint)
             except Exception as exc:
                 raise self.error(exc) from exc
 
@@ -520,7 +520,7 @@ class NemoService:
         self, sources: list[str], session_id: str | None, wait_seconds: float | None, progress: Progress
     ) -> UploadResult:
         checked = self.preflight(sources)
-        rec = await self.project(session_id, create=True, hint="upload")
+        rec = await self.project(session_id, create=True, hint="upload", title=Path(checked[0].name).stem)
 
         async def work(job: Job) -> UploadResult:
             new_rec, infos, notes = await self._do_upload(rec, checked, job)
@@ -565,6 +565,7 @@ class NemoService:
         last = before
         stages: list[str] = []
         end: TurnEnded | None = None
+        pending: list[str] = []  # tool calls still waiting for their result
         async for ev in self.api.stream_turn(sid, text):
             if isinstance(ev, TurnEnded):
                 end = ev
@@ -573,8 +574,14 @@ class NemoService:
                 if not ev.noise:
                     job.update(message="the agent is replying")
             elif isinstance(ev, ToolCallEvent):
+                pending.append(ev.call_id or ev.name)
                 job.update(message=_tool_label(ev.name))
             elif isinstance(ev, ToolResultEvent):
+                key = ev.call_id or ev.name
+                if key in pending:
+                    pending.remove(key)
+                elif ev.name in pending:
+                    pending.remove(ev.name)
                 # Two-stage generation: report what landed as each stage finishes.
                 try:
                     now = await self.api.get_state(sid)
@@ -605,7 +612,10 @@ class NemoService:
             raise TaggedError("server_error", end.message or "The NemoVideo agent failed. Try again.")
 
         notes: list[str] = []
-        if end.reason in ("interrupted", "idle_timeout"):
+        # ADK has no done event, so a dropped connection can look like a clean close. A close while a tool
+        # call still waits for its result, with no text after it, is treated as a drop (skill §3.6).
+        dangling = end.reason == "closed" and bool(pending) and not end.texts
+        if end.reason in ("interrupted", "idle_timeout") or dangling:
             after, recovered = await self._recover(job, rec, last)
             if not recovered:
                 raise TaggedError(
@@ -727,7 +737,8 @@ class NemoService:
                 "(local paths or http(s) URLs), or put the path in the instruction.",
             )
 
-        rec = await self.project(session_id, create=True, hint=instruction[:200])
+        first = Path(r.sources[0]).stem if r.sources else None
+        rec = await self.project(session_id, create=True, hint=instruction[:200], title=first)
         self._refuse_if_turn_running(rec)
 
         if r.intent is Intent.UPLOAD and r.then is not Intent.AGENT:

@@ -92,12 +92,13 @@ _TEMP_ISSUE_RE = re.compile(
     re.IGNORECASE,
 )
 
-_SENTENCE_RE = re.compile(r"[^.!?。！？\n]+(?:[.!?。！？]+|\n|$)")
+_SENTENCE_RE = re.compile(r"(?:[^.!?。！？\n]|\.(?=\d))+(?:[.!?。！？]+|\n|$)")
 _CLAUSE_SPLIT_RE = re.compile(r"(?<=[,;，；])\s*|\s+(?=(?:or|and\s+then|then|and)\s+)|(?=或者|然后|再)")
 # Clauses that only lead into a GUI instruction ("you can", "to see it,") carry no content of their own.
 _LEAD_IN_RE = re.compile(
     r"^\s*(?:(?:and|or|then|now|next|simply|just|please|you\s+can|you\s+may|feel\s+free\s+to|to\s+see\s+it|"
-    r"to\s+download(?:\s+it)?|once\s+you'?re\s+happy|when\s+you'?re\s+ready)[\s,]*)+$"
+    r"to\s+download(?:\s+it)?|(?:once|when|if)\s+you(?:'?re|\s+are)\s+(?:happy|ready|done|satisfied)"
+    r"(?:\s+with\s+(?:it|this|that|the\s+result))?)[\s,]*)+$"
     r"|^\s*(?:你可以|您可以|请|然后|或者|再)\s*$",
     re.IGNORECASE,
 )
@@ -149,7 +150,8 @@ def translate(text: str) -> Translation:
         content = re.sub(r"\s+(?:and|or|then)$", "", content, flags=re.IGNORECASE)
         if content and not _LEAD_IN_RE.match(content):
             end = sentence.rstrip()[-1:]
-            kept_sentences.append(content + (end if end in ".!?。！？" else ".") + " ")
+            lead = sentence[: len(sentence) - len(sentence.lstrip())]
+            kept_sentences.append(lead + content + (end if end in ".!?。！？" else "."))
     out = "".join(kept_sentences)
     out = re.sub(r"[ \t]+\n", "\n", out)
     out = re.sub(r"\n{3,}", "\n\n", out)

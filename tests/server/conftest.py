@@ -1,0 +1,119 @@
+"""Fixtures for the MCP layer: a server wired to the real local backend over loopback HTTP, and an
+in-memory `mcp.Client` connected to it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+from mcp.types import CallToolResult
+
+from nemo_mcp.local import LocalBackend
+from nemo_mcp.server.app import build_server
+from nemo_mcp.server.settings import ServerSettings
+from tests.media import make_video
+
+FAST_API = {
+    "render_poll_initial": 0.2,
+    "render_poll_factor": 1.2,
+    "render_poll_max": 0.5,
+    "retry_base_delay": 0.01,
+    "retry_max_delay": 0.05,
+    "rate_limit_retry_delay": 0.05,
+    "retry_after_cap": 1.0,
+}
+
+
+def make_settings(tmp_path: Path, api_url: str, **kw: Any) -> ServerSettings:
+    values: dict[str, Any] = {
+        "backend": "cloud",
+        "api_url": api_url,
+        "config_dir": tmp_path / "config",
+        "download_root": tmp_path / "downloads",
+        "media_dirs": [],
+        "api_overrides": dict(FAST_API),
+        "recovery_intervals": (0.3, 0.3, 0.5),
+        "heartbeat_seconds": 0.5,
+        "env": {},
+    }
+    values.update(kw)
+    return ServerSettings(**values)
+
+
+@dataclass
+class Call:
+    """One tool call's outcome, with the progress notifications it produced."""
+
+    result: CallToolResult
+    progress: list[tuple[float, float | None, str | None]] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(b.text for b in self.result.content if getattr(b, "type", "") == "text")
+
+    @property
+    def data(self) -> dict[str, Any]:
+        sc = self.result.structured_content
+        assert isinstance(sc, dict), self.text
+        return sc
+
+    @property
+    def error(self) -> bool:
+        return bool(self.result.is_error)
+
+
+class Session:
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    async def call(self, name: str, args: dict[str, Any] | None = None) -> Call:
+        progress: list[tuple[float, float | None, str | None]] = []
+
+        async def cb(value: float, total: float | None, message: str | None) -> None:
+            progress.append((value, total, message))
+
+        res = await self.client.call_tool(name, args or {}, progress_callback=cb)
+        return Call(res, progress)
+
+    async def ok(self, name: str, args: dict[str, Any] | None = None) -> Call:
+        c = await self.call(name, args)
+        assert not c.error, c.text
+        # structured content and the JSON text block agree
+        assert json.loads(c.result.content[-1].text) == c.data  # type: ignore[union-attr]
+        return c
+
+    async def fail(self, name: str, args: dict[str, Any] | None, tag: str) -> str:
+        c = await self.call(name, args)
+        assert c.error, f"expected [{tag}], got success: {c.text}"
+        assert f"[{tag}]" in c.text, c.text
+        # never raw JSON, tracebacks or tokens
+        assert "Traceback" not in c.text
+        assert "nmv_usr_" not in c.text
+        assert '{"code"' not in c.text
+        return c.text
+
+
+@pytest.fixture
+def settings(tmp_path: Path, local_backend: LocalBackend) -> ServerSettings:
+    return make_settings(tmp_path, local_backend.url)
+
+
+@pytest.fixture
+async def nemo(settings: ServerSettings) -> AsyncIterator[Session]:
+    async with Client(build_server(settings)) as client:
+        yield Session(client)
+
+
+@pytest.fixture
+def clip(tmp_path: Path) -> Path:
+    return make_video(tmp_path / "media" / "clip.mp4", seconds=3)
+
+
+@pytest.fixture(autouse=True)
+def _media_dir(tmp_path: Path) -> None:
+    (tmp_path / "media").mkdir(exist_ok=True)

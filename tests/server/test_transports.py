@@ -1,0 +1,102 @@
+"""Real transports: the installed `nemo-mcp` console script over stdio, and Streamable HTTP on uvicorn."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import anyio
+import httpx
+import pytest
+import uvicorn
+from mcp import Client, StdioServerParameters
+
+from nemo_mcp.local import LocalBackend
+from nemo_mcp.server.app import build_server
+from nemo_mcp.server.cli import build_http_app
+from tests.server.conftest import make_settings
+
+pytestmark = pytest.mark.anyio
+
+SCRIPT = Path(sys.executable).parent / "nemo-mcp"
+
+
+def _text(res: object) -> str:
+    return "\n".join(getattr(b, "text", "") for b in getattr(res, "content", []))
+
+
+@pytest.mark.skipif(not SCRIPT.exists(), reason="console script not installed")
+async def test_stdio_console_script_with_local_backend(tmp_path: Path) -> None:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "NEMO_DOWNLOAD_DIR": str(tmp_path / "dl"),
+        "NEMO_LOG_LEVEL": "INFO",  # logs go to stderr; stdout must carry MCP only
+    }
+    params = StdioServerParameters(command=str(SCRIPT), args=["--backend", "local"], env=env)
+    with anyio.fail_after(60):
+        async with Client(params) as client:
+            tools = (await client.list_tools()).tools
+            assert "edit_video" in {t.name for t in tools}
+            credits = await client.call_tool("check_credits", {})
+            assert not credits.is_error, _text(credits)
+            assert isinstance(credits.structured_content, dict)
+            assert credits.structured_content["available"] > 0
+            timeline = await client.call_tool("get_timeline", {})
+            assert timeline.is_error
+            assert "[no_project]" in _text(timeline)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+async def http_url(tmp_path: Path, local_backend: LocalBackend) -> AsyncIterator[str]:
+    port = _free_port()
+    server = build_server(make_settings(tmp_path, local_backend.url))
+    app = build_http_app(server, "127.0.0.1", port, [], [])
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")  # type: ignore[arg-type]
+    uv = uvicorn.Server(config)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(uv.serve)
+        with anyio.fail_after(10):
+            while not uv.started:
+                await anyio.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+        uv.should_exit = True
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_streamable_http_both_eras(http_url: str, mode: str) -> None:
+    with anyio.fail_after(30):
+        async with Client(f"{http_url}/mcp", mode=mode) as client:  # type: ignore[arg-type]
+            tools = (await client.list_tools()).tools
+            assert len(tools) == 9
+            res = await client.call_tool("check_credits", {})
+            assert not res.is_error, _text(res)
+            res = await client.call_tool("edit_video", {"instruction": "余额"})
+            assert not res.is_error, _text(res)
+            assert isinstance(res.structured_content, dict)
+            assert res.structured_content["routed_to"] == "credits"
+
+
+async def test_http_health_and_dns_rebinding_protection(http_url: str) -> None:
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+    async with httpx.AsyncClient(timeout=10) as http:
+        health = await http.get(f"{http_url}/health")
+        assert health.status_code == 200
+        assert health.json()["status"] == "ok"
+        bad_host = await http.post(f"{http_url}/mcp", json=body, headers={**headers, "Host": "evil.example"})
+        assert bad_host.status_code == 421
+        bad_origin = await http.post(
+            f"{http_url}/mcp", json=body, headers={**headers, "Origin": "http://evil.example"}
+        )
+        assert bad_origin.status_code == 403
