@@ -59,7 +59,7 @@ def test_local_file_rules(tmp_path: Path) -> None:
 
 
 def test_media_dirs_allowlist(tmp_path: Path) -> None:
-    allowed = tmp_path / "media"
+    allowed = tmp_path / "allowed_media"
     allowed.mkdir()
     outside = tmp_path / "other"
     outside.mkdir()
