@@ -465,7 +465,8 @@ def build_server(settings: ServerSettings | None = None) -> MCPServer[AppContext
         return (
             "Process each of these files separately with nemo-mcp (comma-separated): "
             f"{files}\nFor each file: new_project(title=<file name>), upload_media([file]), "
-            f"edit_video({instruction!r}) (wait with get_job while 'running'), then export_video(download=true). "
+            f"edit_video({instruction!r}) (wait with get_job while 'running'), "
+            "then export_video(download=true). "
             "Each file gets its own project and render. Finish with a table: file, URL, local path."
         )
 

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+import anyio
+
 DEMO_INSTRUCTION = "extract metadata, generate a summary, and export a trimmed clip"
 
 
@@ -60,7 +62,7 @@ async def make_clip(path: Path, seconds: float = 10.0, size: str = "640x360") ->
         stderr=asyncio.subprocess.PIPE,
     )
     _, err = await asyncio.wait_for(proc.communicate(), 120)
-    if proc.returncode != 0 or not path.is_file():
+    if proc.returncode != 0 or not await anyio.Path(path).is_file():
         raise RuntimeError("ffmpeg could not generate the demo clip: " + err.decode(errors="replace")[-300:])
     return path
 

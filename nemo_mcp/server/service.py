@@ -7,6 +7,7 @@ every failure leaves as a `ToolError` built in `errors.py`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -391,12 +392,16 @@ class NemoService:
             advice = "Credits are low. Top up credits in your nemovideo.com account."
         elif anonymous:
             advice = (
-                f"Using a free anonymous token. Register at {register_url} to keep your projects and get more "
+                f"Using a free anonymous token. Register at {register_url} to keep your projects and get "
+                "more "
                 "credits."
             )
         else:
             advice = ""
-        msg = f"Credits: {credits.available:g} available, {credits.frozen:g} frozen (in use), {credits.total:g} total."
+        msg = (
+            f"Credits: {credits.available:g} available, {credits.frozen:g} frozen (in use), "
+            f"{credits.total:g} total."
+        )
         if advice:
             msg += " " + advice
         return CreditsResult(
@@ -423,7 +428,9 @@ class NemoService:
             try:
                 checked.append(
                     check_source(
-                        raw, media_dirs=self.settings.media_dirs or None, max_bytes=self.settings.max_upload_bytes
+                        raw,
+                        media_dirs=self.settings.media_dirs or None,
+                        max_bytes=self.settings.max_upload_bytes,
                     )
                 )
             except PathRuleError as exc:
@@ -447,7 +454,8 @@ class NemoService:
                     raise
                 new = await self._session_lost(rec)
                 notes.append(
-                    f"Project {rec.session_id} no longer existed on NemoVideo (its timeline is gone); the files "
+                    f"Project {rec.session_id} no longer existed on NemoVideo (its timeline is gone); "
+                    "the files "
                     f"went to a new project {new.session_id}, which is now current."
                 )
                 rec = new
@@ -585,14 +593,15 @@ class NemoService:
                 # Two-stage generation: report what landed as each stage finishes.
                 try:
                     now = await self.api.get_state(sid)
-                except Exception:
+                except NemoError as exc:
+                    log.info("state check after a tool result failed: %s", exc.tag)
                     continue
                 landed = diff(last, now)
                 if landed:
                     stage = f"Stage {len(stages) + 1}: " + "; ".join(c.sentence for c in landed)
                     stages.append(stage)
                     job.info.setdefault("stages", []).append(stage)
-                    job.update(message=stage[:200])
+                    job.update(message=("landed: " + "; ".join(c.sentence for c in landed))[:200])
                     last = now
             elif isinstance(ev, HeartbeatEvent):
                 job.update(
@@ -645,7 +654,8 @@ class NemoService:
             # Never silence.
             reply = (
                 "The agent finished without a reply and the timeline did not change. "
-                "Rephrase the instruction more concretely (e.g. 'add the title \"Hello\" at the top for 3 s')."
+                "Rephrase the instruction more concretely "
+                "(e.g. 'add the title \"Hello\" at the top for 3 s')."
             )
         elif not reply:
             reply = "Done. " + "; ".join(changes) + "."
@@ -822,7 +832,8 @@ class NemoService:
             job=view,
             message=(
                 f"The NemoVideo agent is still working ({view.elapsed_seconds:.0f} s so far: {job.message}). "
-                "Generation usually takes 2-5 minutes, edits 10-30 s. The instruction is being processed once; "
+                "Generation usually takes 2-5 minutes, edits 10-30 s. "
+                "The instruction is being processed once; "
                 "it must not be sent again."
             ),
             next_step=view.next_step,
@@ -930,7 +941,8 @@ class NemoService:
         if running is not None:
             raise refuse(
                 "turn_running",
-                f"An edit is still running on project {rec.session_id} (job {running.id}); exporting now would "
+                f"An edit is still running on project {rec.session_id} (job {running.id}); "
+                "exporting now would "
                 f"miss it. Wait with get_job(job_id='{running.id}'), then call export_video.",
             )
 
@@ -978,7 +990,8 @@ class NemoService:
                 browser_link=link,
                 size_bytes=final.size,
                 message=f"Export finished: {final.output_url}",
-                next_step="Open the URL to download the MP4, or call export_video(render_id=..., download_dir=...) "
+                next_step="Open the URL to download the MP4, or call "
+                "export_video(render_id=..., download_dir=...) "
                 "to save it locally.",
             )
             dl = job.info.get("download_dir")
@@ -1013,10 +1026,8 @@ class NemoService:
         except Exception as exc:
             raise self.error(exc) from exc
         result.downloaded_to = str(path)
-        try:
-            result.size_bytes = Path(path).stat().st_size
-        except OSError:
-            pass
+        with contextlib.suppress(OSError):
+            result.size_bytes = (await anyio.Path(path).stat()).st_size
         result.message += f"\nSaved to {path}"
         result.next_step = "Done. Refine with edit_video and export again if needed."
         return result

@@ -162,10 +162,10 @@ def translate(text: str) -> Translation:
 # What the server says instead of each GUI instruction (the caller appends these after doing the action).
 ACTION_NOTES: dict[GuiAction, str] = {
     GuiAction.API_DONE: "Nothing to click: the change is already applied to the project through the API.",
-    GuiAction.SHOW_STATE: "Project state fetched for you (see the timeline below).",
+    GuiAction.SHOW_STATE: "No panel to open: the project state was fetched for you (timeline summary shown).",
     GuiAction.EDIT_VIA_SSE: (
         "No dragging needed: describe the move (e.g. 'move the title to 2 s') and it is sent as an edit."
     ),
-    GuiAction.SHOW_SUMMARY: "Track summary below instead of a timeline preview.",
+    GuiAction.SHOW_SUMMARY: "No timeline preview here: the track summary is shown instead.",
     GuiAction.EXPORT: "To export, call export_video (or say 'export'); it renders and returns the MP4 link.",
 }

@@ -43,7 +43,8 @@ async def test_tools_are_described_annotated_and_typed(nemo: Session) -> None:
     assert {t.name for t in tools} == TOOLS
     for t in tools:
         assert t.title, t.name
-        assert t.description and len(t.description) > 40, t.name
+        assert t.description, t.name
+        assert len(t.description) > 40, t.name
         a = t.annotations
         assert a is not None, t.name
         for hint in (a.read_only_hint, a.destructive_hint, a.idempotent_hint, a.open_world_hint):
@@ -58,7 +59,8 @@ async def test_tools_are_described_annotated_and_typed(nemo: Session) -> None:
 
 
 async def test_server_identity_and_instructions(nemo: Session) -> None:
-    assert nemo.client.instructions and "get_job" in nemo.client.instructions
+    assert nemo.client.instructions
+    assert "get_job" in nemo.client.instructions
     info = nemo.client.server_info
     assert info is not None
     assert info.name == "nemo-mcp"
@@ -79,9 +81,13 @@ async def test_upload_media_reports_files_and_progress(nemo: Session, clip: Path
     assert "clip.mp4" in c.text
 
 
-async def test_edit_video_agent_turn_is_translated(nemo: Session, clip: Path, local_backend: LocalBackend) -> None:
+async def test_edit_video_agent_turn_is_translated(
+    nemo: Session, clip: Path, local_backend: LocalBackend
+) -> None:
     await upload(nemo, clip)
-    c = await nemo.ok("edit_video", {"instruction": "trim to the first 2 seconds and add a title 'Hello' at the top"})
+    c = await nemo.ok(
+        "edit_video", {"instruction": "trim to the first 2 seconds and add a title 'Hello' at the top"}
+    )
     d = c.data
     assert d["routed_to"] == "agent"
     assert d["status"] == "done"
@@ -94,7 +100,9 @@ async def test_edit_video_agent_turn_is_translated(nemo: Session, clip: Path, lo
     assert turns(local_backend) == 1
 
 
-async def test_silent_turn_reports_the_state_diff(nemo: Session, clip: Path, local_backend: LocalBackend) -> None:
+async def test_silent_turn_reports_the_state_diff(
+    nemo: Session, clip: Path, local_backend: LocalBackend
+) -> None:
     await upload(nemo, clip)
     local_backend.knobs.silent_fraction = 1.0
     c = await nemo.ok("edit_video", {"instruction": "add a title 'Quiet' at the top for 2 seconds"})
@@ -112,7 +120,7 @@ async def test_upload_path_inside_instruction_then_agent(
     assert d["routed_to"] == "agent"
     assert d["upload"]["files"][0]["name"] == "clip.mp4"
     assert any("Inline" in ch for ch in d["changes"])
-    assert list(local_backend.stats.turns.values())[0] == ["add a title 'Inline' at the top"]
+    assert next(iter(local_backend.stats.turns.values())) == ["add a title 'Inline' at the top"]
 
 
 async def test_upload_only_instruction_never_reaches_agent(
@@ -163,12 +171,16 @@ async def test_upload_without_a_file_is_refused(nemo: Session, instruction: str)
 
 async def test_edit_plus_export_goes_to_agent_with_export_hint(nemo: Session, clip: Path) -> None:
     await upload(nemo, clip)
-    c = await nemo.ok("edit_video", {"instruction": "extract metadata, generate a summary, and export a trimmed clip"})
+    c = await nemo.ok(
+        "edit_video", {"instruction": "extract metadata, generate a summary, and export a trimmed clip"}
+    )
     assert c.data["routed_to"] == "agent"
     assert "export_video" in c.data["next_step"]
 
 
-async def test_job_handles_wait_resume_and_no_resend(nemo: Session, clip: Path, local_backend: LocalBackend) -> None:
+async def test_job_handles_wait_resume_and_no_resend(
+    nemo: Session, clip: Path, local_backend: LocalBackend
+) -> None:
     await upload(nemo, clip)
     local_backend.knobs.agent_delay = 1.5
     first = await nemo.ok("edit_video", {"instruction": "add a title 'Slow' at the top", "wait_seconds": 0.3})
@@ -217,7 +229,9 @@ async def test_get_timeline_and_readiness(nemo: Session, clip: Path) -> None:
     assert d["running"] == []
 
 
-async def test_check_credits_and_low_balance_advice(nemo: Session, clip: Path, local_backend: LocalBackend) -> None:
+async def test_check_credits_and_low_balance_advice(
+    nemo: Session, clip: Path, local_backend: LocalBackend
+) -> None:
     c = await nemo.ok("check_credits")
     d = c.data
     assert d["total"] == d["available"] + d["frozen"]
@@ -261,7 +275,9 @@ async def test_export_refusals(nemo: Session, clip: Path) -> None:
     await nemo.fail("export_video", {"download_dir": "../outside"}, "path_not_allowed")
 
 
-async def test_export_runs_past_the_wait_and_resumes(nemo: Session, clip: Path, local_backend: LocalBackend) -> None:
+async def test_export_runs_past_the_wait_and_resumes(
+    nemo: Session, clip: Path, local_backend: LocalBackend
+) -> None:
     await upload(nemo, clip)
     local_backend.knobs.render_min_seconds = 1.5
     c = await nemo.ok("export_video", {"wait_seconds": 0.2})
@@ -326,7 +342,8 @@ async def test_session_loss_creates_a_new_current_project(
     assert "gone" in text
     listed = await nemo.ok("list_projects")
     cur = listed.data["current_session_id"]
-    assert cur and cur != old
+    assert cur
+    assert cur != old
     assert any(p["session_id"] == old and p["lost"] for p in listed.data["projects"])
 
 
@@ -362,7 +379,9 @@ async def test_two_stage_generation_is_reported_per_stage(nemo: Session, local_b
     local_backend.knobs.simulate_generation = True
     local_backend.knobs.initial_credits = 1000
     local_backend.knobs.generation_cost = 100
-    c = await nemo.ok("edit_video", {"instruction": "generate a video of a city timelapse", "wait_seconds": 45})
+    c = await nemo.ok(
+        "edit_video", {"instruction": "generate a video of a city timelapse", "wait_seconds": 45}
+    )
     d = c.data
     assert d["status"] == "done", c.text
     assert len(d["stages"]) == 2, d
