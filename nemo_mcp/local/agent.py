@@ -28,11 +28,11 @@ EXPORT_HINT = (
     "When you're happy with it, click the Export button in the top-right corner to download your MP4."
 )
 CAPABILITIES = (
-    'Here\'s what I can do with your uploaded media: trim ("trim to the first 10 seconds", "cut from 0:30 to 1:45", '
-    '"remove 0:05 to 0:08"), change resolution or aspect ("1080p", "720p", "vertical 9:16", "square"), change '
-    'speed ("2x", "slow motion"), mute or unmute, add a title ("add a title \'Hello\' for 3 seconds at the top"), '
-    'add background music from an uploaded audio file ("add background music at 30%"), combine uploaded clips, '
-    "extract metadata and summarize your video."
+    'Here\'s what I can do with your uploaded media: trim ("trim to the first 10 seconds", '
+    '"cut from 0:30 to 1:45", "remove 0:05 to 0:08"), change resolution or aspect ("1080p", "720p", '
+    '"vertical 9:16", "square"), change speed ("2x", "slow motion"), mute or unmute, add a title '
+    "(\"add a title 'Hello' for 3 seconds at the top\"), add background music from an uploaded audio file "
+    '("add background music at 30%"), combine uploaded clips, extract metadata and summarize your video.'
 )
 
 
@@ -192,7 +192,8 @@ def _apply(ctx: TurnContext, op: Op) -> str:
         if start >= total:
             raise ValueError(f"the video is only {_sec(total)} long")
         drafts.keep_range(draft, start, min(end, total))
-        return f"trimmed the video to {_sec(max(0, start))}–{_sec(min(end, total))} ({_sec(drafts.duration_ms(draft))})"
+        span = f"{_sec(max(0, start))}–{_sec(min(end, total))}"
+        return f"trimmed the video to {span} ({_sec(drafts.duration_ms(draft))})"
     if op.kind == "trim_default":
         # "a trimmed clip" without numbers: first 30 s of longer videos, else drop ~10% at each end.
         start, end = (0, 30_000) if total > 30_000 else (round(total * 0.1), round(total * 0.9))
@@ -254,7 +255,7 @@ def _canvas(ctx: TurnContext, a: dict[str, Any]) -> str:
 
 
 def _pick_audio(session: Session, text: str) -> dict[str, Any] | None:
-    audios = [info for info in session.state["video_infos"] if info.get("file_type") == "audio"]
+    audios: list[dict[str, Any]] = [i for i in session.state["video_infos"] if i.get("file_type") == "audio"]
     for info in audios:
         name = str(info["filename"]).lower()
         if name in text or name.rsplit(".", 1)[0] in text:
@@ -326,7 +327,8 @@ def _metadata_text(facts: list[dict[str, Any]]) -> str:
         fps = f"{f['fps']:g} fps, " if f["file_type"] == "video" else ""
         audio = f"audio: yes ({f['audio_codec']})" if f["has_audio"] else "audio: none"
         lines.append(
-            f"{f['filename']}: {dur}{f['width']}x{f['height']}, {fps}{f['video_codec']}, {audio}, {f['size']} bytes"
+            f"{f['filename']}: {dur}{f['width']}x{f['height']}, {fps}{f['video_codec']}, {audio}, "
+            f"{f['size']} bytes"
         )
     return "Metadata — " + "; ".join(lines) + "."
 
@@ -375,8 +377,12 @@ async def _generate_two_stage(ctx: TurnContext, prompt: str) -> None:
     name = f"gen_{secrets.token_hex(4)}.mp4"
     vf = "format=yuv420p"
     if font := font_file():
-        (folder / f"{name}.txt").write_text(prompt[:80], encoding="utf-8")
-        vf = f"drawtext=fontfile='{font}':textfile='{folder / (name + '.txt')}':fontsize=28:fontcolor=white:x=(w-text_w)/2:y=h-60,{vf}"
+        textfile = folder / f"{name}.txt"
+        textfile.write_text(prompt[:80], encoding="utf-8")
+        vf = (
+            f"drawtext=fontfile='{font}':textfile='{textfile}':fontsize=28:fontcolor=white:"
+            f"x=(w-text_w)/2:y=h-60,{vf}"
+        )
     args = ["-f", "lavfi", "-i", f"testsrc=size={size}:rate=30:duration=5", "-vf", vf]
     code, err = await run_ffmpeg([*args, "-c:v", "libx264", "-preset", "ultrafast", str(folder / name)])
     if code != 0:
@@ -411,6 +417,6 @@ async def _generate_two_stage(ctx: TurnContext, prompt: str) -> None:
     await _result(ctx, call_id, "edit_multitrack", {"status": "success"}, ("draft",))
     await _text(
         ctx,
-        f'I added background music (35%) and the title "{title}" (0–3s). Open the Text panel to adjust the style, '
-        "and click the Export button when you're ready.",
+        f'I added background music (35%) and the title "{title}" (0–3s). Open the Text panel to adjust '
+        "the style, and click the Export button when you're ready.",
     )

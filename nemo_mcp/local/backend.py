@@ -1,4 +1,4 @@
-"""The local backend instance: shared state, the Starlette app, and the request guard (faults, limits, stats)."""
+"""The local backend instance: shared state, the Starlette app, and the request guard (faults, limits)."""
 
 from __future__ import annotations
 

@@ -20,7 +20,8 @@ CLI_DEFAULTS = {"agent_delay": 0.5, "heartbeat_interval": 5.0}  # a little reali
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="nemo-mcp local-backend",
-        description="Run the embedded NemoVideo-compatible backend. Every knob can also be set with NEMO_LOCAL_<NAME>.",
+        description="Run the embedded NemoVideo-compatible backend. "
+        "Every knob can also be set with NEMO_LOCAL_<NAME>.",
     )
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0 picks a free port")

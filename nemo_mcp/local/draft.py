@@ -54,7 +54,7 @@ def track(draft: Draft, tt: int, create: bool = True) -> dict[str, Any] | None:
 
 def segments(draft: Draft, tt: int) -> list[Segment]:
     trk = track(draft, tt, create=False)
-    return trk["sg"] if trk else []  # type: ignore[no-any-return]
+    return trk["sg"] if trk else []
 
 
 def duration_ms(draft: Draft) -> int:

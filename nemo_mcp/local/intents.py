@@ -24,7 +24,10 @@ class Op:
 
 _NUM = r"(\d+(?:\.\d+)?)"
 _UNIT = r"(ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?)"
-_TIME = r"(\d+:\d{1,2}(?::\d{1,2})?(?:\.\d+)?|\d+(?:\.\d+)?\s*(?:ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?)?\b)"
+_TIME = (
+    r"(\d+:\d{1,2}(?::\d{1,2})?(?:\.\d+)?"
+    r"|\d+(?:\.\d+)?\s*(?:ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?)?\b)"
+)
 _RANGE = re.compile(rf"(?:from\s+|at\s+)?{_TIME}\s*(?:to|until|till|through|-|–)\s*{_TIME}")
 _QUOTED = re.compile(r"(?<!\w)[\"'“‘]([^\"“”]+?)[\"'”’](?!\w)")
 _SPLIT = re.compile(r"\s*(?:[,;!?]|\.(?:\s|$)|\bthen\b|\band\b|\balso\b|\bplus\b)\s*")
@@ -99,7 +102,8 @@ def _clause_ops(c: str, quotes: list[str]) -> list[Op]:
     ):
         add(m, Op("volume", {"volume": 100}))
     elif m := _has(
-        r"\bmute\b|\b(?:remove|strip|drop) (?:the )?(?:audio|sound)\b|\bwithout (?:audio|sound)\b|\bno (?:audio|sound)\b",
+        r"\bmute\b|\b(?:remove|strip|drop) (?:the )?(?:audio|sound)\b"
+        r"|\bwithout (?:audio|sound)\b|\bno (?:audio|sound)\b",
         c,
     ):
         add(m, Op("volume", {"volume": 0}))

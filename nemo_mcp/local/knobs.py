@@ -1,9 +1,10 @@
 """Realism knobs and fault injection for the local backend (all invented; none is part of the NemoVideo API).
 
-One `Knobs` object per backend instance. It is read on every request, so changes made through the Python
-object, the `/_local/knobs` admin route, CLI flags (`--silent-fraction 0.5`) or env (`NEMO_LOCAL_SILENT_FRACTION`)
-take effect on the next request. One-shot faults (`expire_tokens`, `lose_session`, `exhaust_credits`) are
-applied by the next request and then reset; counters (`fail_5xx`, `rate_limit`) count down.
+One `Knobs` object per backend instance. It is read on every request, so changes made through the
+Python object, the `/_local/knobs` admin route, CLI flags (`--silent-fraction 0.5`) or env
+(`NEMO_LOCAL_SILENT_FRACTION`) take effect on the next request. One-shot faults (`expire_tokens`,
+`lose_session`, `exhaust_credits`) are applied by the next request and then reset; counters
+(`fail_5xx`, `rate_limit`) count down.
 """
 
 from __future__ import annotations

@@ -135,7 +135,7 @@ async def probe(path: Path) -> Probe | None:
     return parse_probe(err.decode("utf-8", "replace"))
 
 
-async def run_ffmpeg(args: list[str], timeout: float = 300.0) -> tuple[int, str]:
+async def run_ffmpeg(args: list[str], limit: float = 300.0) -> tuple[int, str]:
     """Run FFmpeg without blocking the loop; returns (exit code, stderr tail)."""
     proc = await asyncio.create_subprocess_exec(
         ffmpeg_exe(),
@@ -147,7 +147,7 @@ async def run_ffmpeg(args: list[str], timeout: float = 300.0) -> tuple[int, str]
         stderr=asyncio.subprocess.PIPE,
     )
     try:
-        _, err = await asyncio.wait_for(proc.communicate(), timeout)
+        _, err = await asyncio.wait_for(proc.communicate(), limit)
     except (TimeoutError, asyncio.CancelledError):
         proc.kill()
         await proc.wait()

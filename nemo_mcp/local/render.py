@@ -151,7 +151,8 @@ async def build_command(
     if texts and font is None:
         log.warning("skipping %d title(s): no font file for drawtext", len(texts))
     draws = []
-    for n, seg in enumerate(texts if font else []):
+    for n, seg in enumerate(texts if font is not None else []):
+        assert font is not None
         text = str(seg.get("txt") or seg.get("text") or "")
         if not text:
             continue
@@ -171,7 +172,7 @@ async def build_command(
         video = "vtxt"
     audio = "acat"
     bgms = [s for t in draft["t"] if t.get("tt") == drafts.AUDIO for s in t.get("sg", [])]
-    mixed = []
+    mixed: list[str] = []
     for seg in bgms:
         volume = int(seg.get("v", 100) if seg.get("v") is not None else 100)
         if volume <= 0 or int(seg.get("d", 0)) <= 0:
@@ -187,7 +188,8 @@ async def build_command(
         ]
         delay = int(seg.get("s", 0))
         chains.append(
-            f"[{i}:a]atrim=duration={int(seg['d']) / 1000:.3f},asetpts=PTS-STARTPTS,volume={volume / 100:.3f},{_AFMT},"
+            f"[{i}:a]atrim=duration={int(seg['d']) / 1000:.3f},asetpts=PTS-STARTPTS,"
+            f"volume={volume / 100:.3f},{_AFMT},"
             f"adelay={delay}|{delay}[bgm{len(mixed)}]"
         )
         mixed.append(f"[bgm{len(mixed)}]")
@@ -275,7 +277,8 @@ async def run(
             stderr=asyncio.subprocess.PIPE,
         )
         job.proc = proc
-        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout is not None
+        assert proc.stderr is not None
         err_task = asyncio.create_task(proc.stderr.read())
         async for line in proc.stdout:
             if m := _OUT_TIME.search(line.decode("ascii", "replace")):
@@ -296,11 +299,13 @@ async def run(
     except asyncio.CancelledError:
         kill(job)
         job.status = "cancelled"
+        job.out.unlink(missing_ok=True)
         raise
     except Exception as exc:
         log.info("render %s failed: %s", job.id, exc)
         kill(job)
         job.status, job.error = "failed", str(exc)
+        job.out.unlink(missing_ok=True)
     finally:
         job.completed_at = time.time()
         with contextlib.suppress(OSError):

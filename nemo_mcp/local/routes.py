@@ -1,4 +1,4 @@
-"""REST routes of backend A (nemo-api.md §1, §9.1) plus the static `/cdn/` route and the `/_local/` admin routes."""
+"""REST routes of backend A (nemo-api.md §1, §9.1), the static `/cdn/` route, the `/_local/` admin routes."""
 
 from __future__ import annotations
 

@@ -45,11 +45,11 @@ async def run_sse(request: Request) -> Response:
     session = b.store.session(user, body.get("user_id"), body["session_id"])
     message = body.get("new_message")
     parts = message.get("parts") if isinstance(message, dict) else None
-    texts = (
-        [p.get("text") for p in parts if isinstance(p, dict) and isinstance(p.get("text"), str)]
-        if parts
-        else []
-    )
+    texts: list[str] = [
+        p["text"]
+        for p in (parts if isinstance(parts, list) else [])
+        if isinstance(p, dict) and isinstance(p.get("text"), str)
+    ]
     text = "\n".join(t for t in texts if t.strip()).strip()
     if not text:
         raise bad_request(

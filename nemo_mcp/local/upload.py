@@ -1,4 +1,4 @@
-"""Uploads: multipart `files` parts streamed to disk chunk by chunk, or loopback URL imports; then a real probe.
+"""Uploads: multipart `files` parts streamed to disk chunk by chunk, or loopback URL imports; then a probe.
 
 Nothing is held whole in memory: python-multipart's streaming parser hands us each chunk as it arrives and
 we write it straight to the file. File names are reduced to a safe base name, and every file lands inside
@@ -124,8 +124,12 @@ class _Sink:
 def too_large(name: str, cap: int) -> ApiError:
     return ApiError(
         TOO_LARGE,
-        f"File too large: {name} exceeds the {cap // (1024 * 1024) or cap} MB limit. Compress or trim it first.",
+        f"File too large: {name} exceeds the {_limit(cap)} limit. Compress or trim it first.",
     )
+
+
+def _limit(cap: int) -> str:
+    return f"{cap // (1024 * 1024)} MB" if cap >= 1024 * 1024 else f"{cap} bytes"
 
 
 def discard(files: list[Written]) -> None:
@@ -141,9 +145,9 @@ async def receive_multipart(
     boundary = params.get(b"boundary")
     if not boundary:
         raise bad_request("multipart body without a boundary")
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 (one cheap local mkdir)
     sink = _Sink(folder, cap)
-    parser = MultipartParser(boundary, sink.callbacks())
+    parser = MultipartParser(boundary, sink.callbacks())  # type: ignore[arg-type]
     try:
         async for chunk in body:
             if sink.error is None:
@@ -182,9 +186,10 @@ async def fetch_urls(urls: list[str], folder: Path, cap: int) -> list[Written]:
     for url in urls:
         if urlsplit(url).scheme not in ("http", "https") or not is_loopback_url(url):
             raise bad_request(
-                f"The local (offline) backend cannot fetch remote URLs: {url}. Upload the file itself instead."
+                f"The local (offline) backend cannot fetch remote URLs: {url}. "
+                "Upload the file itself instead."
             )
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 (one cheap local mkdir)
     files: list[Written] = []
     try:
         async with httpx.AsyncClient(timeout=30, follow_redirects=False, trust_env=False) as client:

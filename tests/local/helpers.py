@@ -18,14 +18,18 @@ SKILL_HEADERS = {"X-Skill-Source": "nemo-mcp-tests", "X-Skill-Version": "0.1", "
 
 
 async def sign_in(client: httpx.AsyncClient, client_id: str | None = None) -> tuple[dict[str, str], str]:
-    r = await client.post("/api/auth/anonymous-token", headers={"X-Client-Id": client_id or str(uuid.uuid4())})
+    r = await client.post(
+        "/api/auth/anonymous-token", headers={"X-Client-Id": client_id or str(uuid.uuid4())}
+    )
     assert r.status_code == 200, r.text
     data = r.json()["data"]
     return {"Authorization": f"Bearer {data['token']}", **SKILL_HEADERS}, data["user_id"]
 
 
 async def new_session(client: httpx.AsyncClient, headers: dict[str, str]) -> str:
-    r = await client.post("/api/tasks/me/with-session/nemo_agent", headers=headers, json={"task_name": "project"})
+    r = await client.post(
+        "/api/tasks/me/with-session/nemo_agent", headers=headers, json={"task_name": "project"}
+    )
     assert r.json()["code"] == 0, r.text
     return str(r.json()["data"]["session_id"])
 
@@ -35,10 +39,14 @@ async def start(client: httpx.AsyncClient) -> tuple[dict[str, str], str]:
     return headers, await new_session(client, headers)
 
 
-async def upload(client: httpx.AsyncClient, headers: dict[str, str], sid: str, *paths: Path) -> dict[str, Any]:
+async def upload(
+    client: httpx.AsyncClient, headers: dict[str, str], sid: str, *paths: Path
+) -> dict[str, Any]:
     handles = [p.open("rb") for p in paths]
     try:
-        files = [("files", (p.name, h, "application/octet-stream")) for p, h in zip(paths, handles, strict=True)]
+        files = [
+            ("files", (p.name, h, "application/octet-stream")) for p, h in zip(paths, handles, strict=True)
+        ]
         r = await client.post(f"/api/upload-video/nemo_agent/me/{sid}", headers=headers, files=files)
     finally:
         for h in handles:
@@ -60,7 +68,9 @@ class Turn:
         for e in self.events:
             if e.get("type") == "text":
                 out.append(e["content"])
-            for part in (e.get("content") or {}).get("parts", []) if isinstance(e.get("content"), dict) else []:
+            for part in (
+                (e.get("content") or {}).get("parts", []) if isinstance(e.get("content"), dict) else []
+            ):
                 if "text" in part:
                     out.append(part["text"])
         return out
@@ -151,17 +161,24 @@ async def credits(client: httpx.AsyncClient, headers: dict[str, str]) -> dict[st
 
 
 async def render(
-    client: httpx.AsyncClient, headers: dict[str, str], sid: str, draft: dict[str, Any], rid: str | None = None
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    sid: str,
+    draft: dict[str, Any],
+    rid: str | None = None,
 ) -> dict[str, Any]:
     """Submit and poll to a terminal status (bounded); returns the last `data`."""
     rid = rid or f"render_{uuid.uuid4().hex}"
     body = {"id": rid, "sessionId": sid, "draft": draft, "output": {"format": "mp4", "quality": "high"}}
     r = await client.post("/api/render/proxy/lambda", headers=headers, json=body)
-    assert r.status_code == 200 and r.json()["success"], r.text
+    assert r.status_code == 200, r.text
+    assert r.json()["success"], r.text
     return await wait_render(client, headers, rid)
 
 
-async def wait_render(client: httpx.AsyncClient, headers: dict[str, str], rid: str, limit: float = 60) -> dict[str, Any]:
+async def wait_render(
+    client: httpx.AsyncClient, headers: dict[str, str], rid: str, limit: float = 60
+) -> dict[str, Any]:
     with anyio.fail_after(limit):
         while True:
             r = await client.get(f"/api/render/proxy/lambda/{rid}", headers=headers)
@@ -172,7 +189,9 @@ async def wait_render(client: httpx.AsyncClient, headers: dict[str, str], rid: s
             await asyncio.sleep(0.1)
 
 
-async def download(client: httpx.AsyncClient, url: str, dest: Path, headers: dict[str, str] | None = None) -> Probe:
+async def download(
+    client: httpx.AsyncClient, url: str, dest: Path, headers: dict[str, str] | None = None
+) -> Probe:
     r = await client.get(url, headers=headers or {})
     assert r.status_code == 200, r.text[:200]
     dest.write_bytes(r.content)

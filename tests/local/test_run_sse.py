@@ -35,17 +35,22 @@ async def test_adk_events(local_backend: LocalBackend, media: dict[str, Path]) -
     async with httpx.AsyncClient(base_url=local_backend.url, timeout=30) as client:
         headers, sid = await _ready(client, media["clip"])
         t = await turn(client, headers, sid, "trim to the first 2 seconds")
-        assert t.status == 200 and all(f.startswith("data: ") for f in t.frames)
+        assert t.status == 200
+        assert all(f.startswith("data: ") for f in t.frames)
         call, result, text = t.events
         for event in t.events:
             assert set(event) >= {"id", "invocationId", "author", "timestamp", "content", "actions"}
-            assert isinstance(event["timestamp"], float) and event["author"] == "nemo_agent"
-            assert _no_nulls(event) and "stateDelta" in event["actions"]
+            assert isinstance(event["timestamp"], float)
+            assert event["author"] == "nemo_agent"
+            assert _no_nulls(event)
+            assert "stateDelta" in event["actions"]
         assert len({e["invocationId"] for e in t.events}) == 1
         fc = call["content"]["parts"][0]["functionCall"]
         fr = result["content"]["parts"][0]["functionResponse"]
-        assert call["content"]["role"] == "model" and result["content"]["role"] == "user"
-        assert fc["name"] == fr["name"] == "edit_multitrack" and fc["id"] == fr["id"]
+        assert call["content"]["role"] == "model"
+        assert result["content"]["role"] == "user"
+        assert fc["name"] == fr["name"] == "edit_multitrack"
+        assert fc["id"] == fr["id"]
         assert result["actions"]["stateDelta"]["draft"]["d"] == 2000
         assert "Preview it in the timeline" in text["content"]["parts"][0]["text"]
         assert local_backend.stats.turns[sid] == ["trim to the first 2 seconds"]
@@ -53,11 +58,15 @@ async def test_adk_events(local_backend: LocalBackend, media: dict[str, Path]) -
 
 async def test_typed_events(media: dict[str, Path]) -> None:
     knobs = Knobs(sse_format="typed", silent_fraction=0)
-    async with run_local_backend(knobs) as backend, httpx.AsyncClient(base_url=backend.url, timeout=30) as client:
+    async with (
+        run_local_backend(knobs) as backend,
+        httpx.AsyncClient(base_url=backend.url, timeout=30) as client,
+    ):
         headers, sid = await _ready(client, media["clip"])
         t = await turn(client, headers, sid, "mute it")
         assert [e["type"] for e in t.events] == ["tool_call", "tool_result", "text"]
-        assert t.events[0]["name"] == "edit_multitrack" and t.events[0]["args"]["action"] == "volume"
+        assert t.events[0]["name"] == "edit_multitrack"
+        assert t.events[0]["args"]["action"] == "volume"
         assert t.events[1]["result"]["status"] == "success"
         assert "muted" in t.events[2]["content"]
 
@@ -65,14 +74,18 @@ async def test_typed_events(media: dict[str, Path]) -> None:
 @pytest.mark.parametrize("style", ["comment", "typed", "empty", "none"])
 async def test_heartbeat_styles(style: str, media: dict[str, Path]) -> None:
     knobs = Knobs(heartbeat_style=style, heartbeat_interval=0.05, agent_delay=0.4, silent_fraction=0)
-    async with run_local_backend(knobs) as backend, httpx.AsyncClient(base_url=backend.url, timeout=30) as client:
+    async with (
+        run_local_backend(knobs) as backend,
+        httpx.AsyncClient(base_url=backend.url, timeout=30) as client,
+    ):
         headers, sid = await _ready(client, media["clip"])
         t = await turn(client, headers, sid, "make it square")
         assert len(t.events) == 3  # heartbeats never count as events
         if style == "none":
             assert t.heartbeats == []
         else:
-            assert len(t.heartbeats) >= 3 and set(t.heartbeats) == {style}
+            assert len(t.heartbeats) >= 3
+            assert set(t.heartbeats) == {style}
 
 
 async def test_silent_fraction_and_seed(media: dict[str, Path]) -> None:
@@ -81,7 +94,8 @@ async def test_silent_fraction_and_seed(media: dict[str, Path]) -> None:
             client.base_url = httpx.URL(backend.url)
             headers, sid = await _ready(client, media["clip"])
             t = await turn(client, headers, sid, "add a title 'Quiet' at the top")
-            assert t.texts == [] and t.tools == ["edit_multitrack"]  # tool events only
+            assert t.texts == []
+            assert t.tools == ["edit_multitrack"]
             assert (await state(client, headers, sid))["draft"]["t"][-1]["sg"][0]["txt"] == "Quiet"
             info = await turn(client, headers, sid, "extract metadata")
             assert info.texts  # info turns always answer
@@ -96,16 +110,23 @@ async def test_silent_fraction_and_seed(media: dict[str, Path]) -> None:
 
 async def test_trailing_temporary_issue(media: dict[str, Path]) -> None:
     knobs = Knobs(trailing_temporary_issue=True, silent_fraction=0)
-    async with run_local_backend(knobs) as backend, httpx.AsyncClient(base_url=backend.url, timeout=30) as client:
+    async with (
+        run_local_backend(knobs) as backend,
+        httpx.AsyncClient(base_url=backend.url, timeout=30) as client,
+    ):
         headers, sid = await _ready(client, media["clip"])
         t = await turn(client, headers, sid, "make it 720p")
-        assert len(t.texts) == 2 and "1280x720" in t.texts[0]
+        assert len(t.texts) == 2
+        assert "1280x720" in t.texts[0]
         assert t.texts[1].startswith("I encountered a temporary issue")
 
 
 async def test_credits_frozen_during_turn_then_debited(media: dict[str, Path]) -> None:
     knobs = Knobs(agent_delay=0.6, silent_fraction=0, edit_cost=10)
-    async with run_local_backend(knobs) as backend, httpx.AsyncClient(base_url=backend.url, timeout=30) as client:
+    async with (
+        run_local_backend(knobs) as backend,
+        httpx.AsyncClient(base_url=backend.url, timeout=30) as client,
+    ):
         headers, sid = await _ready(client, media["clip"])
         running = asyncio.create_task(turn(client, headers, sid, "slow motion"))
         await asyncio.sleep(0.3)
@@ -117,12 +138,16 @@ async def test_credits_frozen_during_turn_then_debited(media: dict[str, Path]) -
         assert (await credits(client, headers))["available"] == 90
 
 
-async def test_insufficient_credits_is_2001_before_the_stream(local_backend: LocalBackend, media: dict[str, Path]) -> None:
+async def test_insufficient_credits_is_2001_before_the_stream(
+    local_backend: LocalBackend, media: dict[str, Path]
+) -> None:
     async with httpx.AsyncClient(base_url=local_backend.url, timeout=30) as client:
         headers, sid = await _ready(client, media["clip"])
         local_backend.knobs.exhaust_credits = True
         t = await turn(client, headers, sid, "make it vertical")
-        assert t.status == 200 and t.body["code"] == 2001 and "register?bind=anon_" in t.body["message"]
+        assert t.status == 200
+        assert t.body["code"] == 2001
+        assert "register?bind=anon_" in t.body["message"]
         assert (await turn(client, headers, sid, "extract metadata")).texts  # free turns still work
         local_backend.knobs.error_transport = "status"
         assert (await turn(client, headers, sid, "make it vertical")).status == 403
@@ -136,7 +161,8 @@ async def test_request_validation(local_backend: LocalBackend, media: dict[str, 
         assert (await turn(client, headers, sid, "", body={**base, "app_name": "other"})).status == 400
         assert (await turn(client, headers, sid, "", body={**base, "new_message": {}})).status == 400
         unknown = await turn(client, headers, sid, "", body={**base, "session_id": "9" * 19})
-        assert unknown.status == 200 and unknown.body["code"] == 1002
+        assert unknown.status == 200
+        assert unknown.body["code"] == 1002
         assert (await turn(client, {}, sid, "", body=base)).body["code"] == 1001
         # user_id may be "me", the real id, or missing
         own_id = local_backend.store.sessions[sid].user.user_id
@@ -144,19 +170,27 @@ async def test_request_validation(local_backend: LocalBackend, media: dict[str, 
             body = {**base, "user_id": user} if user else base
             assert (await turn(client, headers, sid, "", body=body)).events
         assert (await turn(client, headers, sid, "", body={**base, "user_id": user_id})).body["code"] == 1001
-        assert local_backend.stats.run_sse_posts == 8 and len(local_backend.stats.turns[sid]) == 3
-    async with run_local_backend(Knobs(error_transport="status")) as backend:
-        async with httpx.AsyncClient(base_url=backend.url, timeout=30) as client:
-            headers, sid = await start(client)
-            assert (await turn(client, headers, sid, "", body={**base, "session_id": "1"})).status == 404
+        assert local_backend.stats.run_sse_posts == 8
+        assert len(local_backend.stats.turns[sid]) == 3
+    async with (
+        run_local_backend(Knobs(error_transport="status")) as backend,
+        httpx.AsyncClient(base_url=backend.url, timeout=30) as client,
+    ):
+        headers, sid = await start(client)
+        assert (await turn(client, headers, sid, "", body={**base, "session_id": "1"})).status == 404
 
 
 async def test_drop_stream_after_keeps_the_edit(media: dict[str, Path]) -> None:
     knobs = Knobs(drop_stream_after=1, agent_delay=0.3, silent_fraction=0)
-    async with run_local_backend(knobs) as backend, httpx.AsyncClient(base_url=backend.url, timeout=30) as client:
+    async with (
+        run_local_backend(knobs) as backend,
+        httpx.AsyncClient(base_url=backend.url, timeout=30) as client,
+    ):
         headers, sid = await _ready(client, media["clip"])
         t = await turn(client, headers, sid, "trim to the first 1 second")
-        assert len(t.events) == 1 and t.tools == ["edit_multitrack"] and not t.errors
+        assert len(t.events) == 1
+        assert t.tools == ["edit_multitrack"]
+        assert not t.errors
         with anyio.fail_after(10):  # the turn continues on the server: poll state like a client would
             while (await state(client, headers, sid))["draft"]["d"] != 1000:
                 await asyncio.sleep(0.1)
@@ -167,10 +201,15 @@ async def test_drop_stream_after_keeps_the_edit(media: dict[str, Path]) -> None:
 
 async def test_error_mid_stream_aborts_and_refunds(media: dict[str, Path]) -> None:
     knobs = Knobs(error_mid_stream=1, silent_fraction=0)
-    async with run_local_backend(knobs) as backend, httpx.AsyncClient(base_url=backend.url, timeout=30) as client:
+    async with (
+        run_local_backend(knobs) as backend,
+        httpx.AsyncClient(base_url=backend.url, timeout=30) as client,
+    ):
         headers, sid = await _ready(client, media["clip"])
         t = await turn(client, headers, sid, "trim to the first 1 second")
-        assert len(t.events) == 2 and t.errors and t.events[-1] == {"error": t.errors[0]}
+        assert len(t.events) == 2
+        assert t.errors
+        assert t.events[-1] == {"error": t.errors[0]}
         await asyncio.sleep(0.1)
         assert (await state(client, headers, sid))["draft"]["d"] == 4000  # not applied
         assert await credits(client, headers) == {"available": 100, "frozen": 0, "total": 100}
@@ -180,31 +219,45 @@ async def test_error_mid_stream_aborts_and_refunds(media: dict[str, Path]) -> No
         assert t.events == [{"type": "error", "error": t.errors[0]}]
 
 
-async def test_replies_for_export_help_and_generation(local_backend: LocalBackend, media: dict[str, Path]) -> None:
+async def test_replies_for_export_help_and_generation(
+    local_backend: LocalBackend, media: dict[str, Path]
+) -> None:
     async with httpx.AsyncClient(base_url=local_backend.url, timeout=30) as client:
         headers, sid = await start(client)
         help_reply = (await turn(client, headers, sid, "what's the weather like?")).text
-        assert "trim" in help_reply and "Upload a video" in help_reply
+        assert "trim" in help_reply
+        assert "Upload a video" in help_reply
         assert "upload a video first" in (await turn(client, headers, sid, "make it 1080p")).text
         await upload(client, headers, sid, media["clip"])
-        assert "click the Export button in the top-right corner" in (await turn(client, headers, sid, "export")).text
+        assert (
+            "click the Export button in the top-right corner"
+            in (await turn(client, headers, sid, "export")).text
+        )
         gen = await turn(client, headers, sid, "generate a video of a city timelapse")
-        assert "needs the NemoVideo cloud" in gen.text and gen.tools == []
+        assert "needs the NemoVideo cloud" in gen.text
+        assert gen.tools == []
         assert (await credits(client, headers))["available"] == 100
 
 
 async def test_simulated_two_stage_generation(media: dict[str, Path], tmp_path: Path) -> None:
     knobs = Knobs(simulate_generation=True, agent_delay=0.2, heartbeat_style="typed", heartbeat_interval=0.05)
-    async with run_local_backend(knobs) as backend, httpx.AsyncClient(base_url=backend.url, timeout=30) as client:
+    async with (
+        run_local_backend(knobs) as backend,
+        httpx.AsyncClient(base_url=backend.url, timeout=30) as client,
+    ):
         headers, sid = await start(client)
         t = await turn(client, headers, sid, "generate a video of a city timelapse")
         assert t.tools == ["generate_video_with_seedance", "edit_multitrack"]
         gen_call = t.events[1]
         assert gen_call["longRunningToolIds"] == [gen_call["content"]["parts"][0]["functionCall"]["id"]]
-        assert len(t.texts) == 3 and "ready" in t.texts[1] and t.heartbeats
+        assert len(t.texts) == 3
+        assert "ready" in t.texts[1]
+        assert t.heartbeats
         st = await state(client, headers, sid)
-        assert [tr["tt"] for tr in st["draft"]["t"]] == [0, 1, 7] and st["draft"]["d"] == 5000
+        assert [tr["tt"] for tr in st["draft"]["t"]] == [0, 1, 7]
+        assert st["draft"]["d"] == 5000
         assert st["generated_media"][0]["prompt"] == "a city timelapse"
         assert (await credits(client, headers))["available"] == 0
         r = await client.get(st["generated_media"][0]["cdn_url"])
-        assert r.status_code == 200 and r.content[4:8] == b"ftyp"
+        assert r.status_code == 200
+        assert r.content[4:8] == b"ftyp"

@@ -16,29 +16,39 @@ from tests.local.helpers import start, state, upload
 pytestmark = pytest.mark.anyio
 
 
-async def test_multipart_files_are_probed_and_placed(local_backend: LocalBackend, media: dict[str, Path]) -> None:
+async def test_multipart_files_are_probed_and_placed(
+    local_backend: LocalBackend, media: dict[str, Path]
+) -> None:
     async with httpx.AsyncClient(base_url=local_backend.url, timeout=30) as client:
         headers, sid = await start(client)
         body = await upload(client, headers, sid, media["clip"], media["image"], media["audio"])
-        assert body["code"] == 0 and body["data"]["session_state_applied"] is True
+        assert body["code"] == 0
+        assert body["data"]["session_state_applied"] is True
         video, image, audio = body["data"]["files"]
-        assert video["file_type"] == "video" and video["duration"] == pytest.approx(4.0, abs=0.1)
+        assert video["file_type"] == "video"
+        assert video["duration"] == pytest.approx(4.0, abs=0.1)
         assert (video["width"], video["height"], video["fps"], video["has_audio"]) == (320, 180, 30, True)
-        assert video["size"] == media["clip"].stat().st_size and len(video["hash"]) == 64
-        assert image["file_type"] == "image" and (image["width"], image["height"]) == (320, 180)
-        assert audio["file_type"] == "audio" and audio["duration"] == pytest.approx(3.0, abs=0.1)
+        assert video["size"] == media["clip"].stat().st_size
+        assert len(video["hash"]) == 64
+        assert image["file_type"] == "image"
+        assert (image["width"], image["height"]) == (320, 180)
+        assert audio["file_type"] == "audio"
+        assert audio["duration"] == pytest.approx(3.0, abs=0.1)
         st = await state(client, headers, sid)
         assert [i["filename"] for i in st["video_infos"]] == ["clip.mp4", "still.png", "music.m4a"]
-        main = [tr for tr in st["draft"]["t"] if tr["tt"] == 0][0]["sg"]
+        main = next(tr for tr in st["draft"]["t"] if tr["tt"] == 0)["sg"]
         assert [(s["n"], s["s"], s["d"]) for s in main] == [("clip.mp4", 0, 4000), ("still.png", 4000, 5000)]
         assert all(tr["tt"] == 0 for tr in st["draft"]["t"])  # audio is not placed
         assert st["canvas_config"] == {"width": 320, "height": 180, "aspect_ratio": "16:9"}
         # the cdn_url is public and serves the same bytes
         r = await client.get(video["cdn_url"])
-        assert r.status_code == 200 and r.content == media["clip"].read_bytes()
+        assert r.status_code == 200
+        assert r.content == media["clip"].read_bytes()
 
 
-async def test_path_tricks_stay_inside_the_data_dir(local_backend: LocalBackend, media: dict[str, Path]) -> None:
+async def test_path_tricks_stay_inside_the_data_dir(
+    local_backend: LocalBackend, media: dict[str, Path]
+) -> None:
     async with httpx.AsyncClient(base_url=local_backend.url, timeout=30) as client:
         headers, sid = await start(client)
         for trick in ("../../../evil.mp4", "/etc/evil.mp4", "..\\..\\evil.mp4", ".hidden.mp4"):
@@ -46,43 +56,66 @@ async def test_path_tricks_stay_inside_the_data_dir(local_backend: LocalBackend,
             r = await client.post(f"/api/upload-video/nemo_agent/me/{sid}", headers=headers, files=files)
             assert r.json()["code"] == 0, r.text
             name = r.json()["data"]["files"][0]["filename"]
-            assert "/" not in name and "\\" not in name and not name.startswith(".")
+            assert "/" not in name
+            assert "\\" not in name
+            assert not name.startswith(".")
         data_dir = local_backend.data_dir
         written = [p for p in data_dir.rglob("*") if p.is_file()]
-        assert written and all(p.resolve().is_relative_to(data_dir) for p in written)
+        assert written
+        assert all(p.resolve().is_relative_to(data_dir) for p in written)
         assert not (data_dir.parent / "evil.mp4").exists()
         # the static route refuses traversal too
         assert (await client.get("/cdn/../../etc/passwd")).status_code == 404
         assert (await client.get("/cdn/uploads/%2e%2e/%2e%2e/etc/passwd")).status_code == 404
-    assert safe_name("a/b/../c\x00d.mp4") == "cd.mp4" and safe_name("...") == "upload"
+    assert safe_name("a/b/../c\x00d.mp4") == "cd.mp4"
+    assert safe_name("...") == "upload"
+
+
+async def _post(
+    client: httpx.AsyncClient, headers: dict[str, str], sid: str, name: str, data: bytes
+) -> httpx.Response:
+    files = [("files", (name, data, "application/octet-stream"))]
+    return await client.post(f"/api/upload-video/nemo_agent/me/{sid}", headers=headers, files=files)
 
 
 async def test_unsupported_and_too_large(media: dict[str, Path]) -> None:
-    async with run_local_backend(Knobs(max_upload_bytes=50_000)) as backend:
-        async with httpx.AsyncClient(base_url=backend.url, timeout=30) as client:
-            headers, sid = await start(client)
-            url = f"/api/upload-video/nemo_agent/me/{sid}"
-            r = await client.post(url, headers=headers, files=[("files", ("notes.txt", b"hello", "text/plain"))])
-            assert r.status_code == 200 and r.json()["code"] == 4001 and "mp4" in r.json()["message"]
-            r = await client.post(url, headers=headers, files=[("files", ("fake.mp4", b"\x00" * 1000, "video/mp4"))])
-            assert r.json()["code"] == 4001  # the content is checked, not only the name
-            r = await client.post(url, headers=headers, files=[("files", ("tone.mp4", media["audio"].read_bytes()))])
-            assert r.json()["code"] == 4001  # audio inside a video name
-            r = await client.post(url, headers=headers, files=[("files", ("clip.mp4", media["clip"].read_bytes()))])
-            assert r.json()["code"] == 4002 and "limit" in r.json()["message"]
-            r = await client.post(url, headers=headers, json={"nothing": True})
-            assert r.status_code == 400
-            st = await state(client, headers, sid)
-            assert st["video_infos"] == [] and st["draft"]["t"] == []
-            assert not [p for p in (backend.data_dir / "uploads").rglob("*") if p.is_file()]  # partial files removed
-    async with run_local_backend(Knobs(error_transport="status", max_upload_bytes=50_000)) as backend:
-        async with httpx.AsyncClient(base_url=backend.url, timeout=30) as client:
-            headers, sid = await start(client)
-            url = f"/api/upload-video/nemo_agent/me/{sid}"
-            r = await client.post(url, headers=headers, files=[("files", ("notes.txt", b"hello"))])
-            assert (r.status_code, r.json()["code"]) == (415, 4001)
-            r = await client.post(url, headers=headers, files=[("files", ("clip.mp4", media["clip"].read_bytes()))])
-            assert (r.status_code, r.json()["code"]) == (413, 4002)
+    async with (
+        run_local_backend(Knobs(max_upload_bytes=50_000)) as backend,
+        httpx.AsyncClient(base_url=backend.url, timeout=30) as client,
+    ):
+        headers, sid = await start(client)
+        r = await _post(client, headers, sid, "notes.txt", b"hello")
+        assert (r.status_code, r.json()["code"]) == (200, 4001)
+        assert "mp4" in r.json()["message"]
+        # the content is checked, not only the name
+        assert (await _post(client, headers, sid, "fake.mp4", b"\x00" * 1000)).json()["code"] == 4001
+        assert (await _post(client, headers, sid, "tone.mp4", media["audio"].read_bytes())).json()[
+            "code"
+        ] == 4001
+        r = await _post(client, headers, sid, "clip.mp4", media["clip"].read_bytes())
+        assert r.json()["code"] == 4002
+        assert "limit" in r.json()["message"]
+        r = await client.post(
+            f"/api/upload-video/nemo_agent/me/{sid}", headers=headers, json={"nothing": True}
+        )
+        assert r.status_code == 400
+        st = await state(client, headers, sid)
+        assert (st["video_infos"], st["draft"]["t"]) == ([], [])
+        assert not [
+            p for p in (backend.data_dir / "uploads").rglob("*") if p.is_file()
+        ]  # partial files removed
+
+
+async def test_unsupported_and_too_large_status_transport(media: dict[str, Path]) -> None:
+    async with (
+        run_local_backend(Knobs(error_transport="status", max_upload_bytes=50_000)) as backend,
+        httpx.AsyncClient(base_url=backend.url, timeout=30) as client,
+    ):
+        headers, sid = await start(client)
+        r = await _post(client, headers, sid, "notes.txt", b"hello")
+        assert (r.status_code, r.json()["code"]) == (415, 4001)
+        r = await _post(client, headers, sid, "clip.mp4", media["clip"].read_bytes())
+        assert (r.status_code, r.json()["code"]) == (413, 4002)
 
 
 async def test_multipart_is_written_to_disk_while_it_streams(local_backend: LocalBackend) -> None:
@@ -112,7 +145,8 @@ async def test_multipart_is_written_to_disk_while_it_streams(local_backend: Loca
             content=body(),
         )
         assert r.json()["code"] == 4001  # zeros are not a video
-        assert seen_on_disk and seen_on_disk[0] >= 4 * 1024 * 1024  # already on disk mid-upload
+        assert seen_on_disk
+        assert seen_on_disk[0] >= 4 * 1024 * 1024
         assert not list(folder.glob("*big.mp4"))  # and cleaned up after the refusal
 
 
@@ -124,9 +158,13 @@ async def test_url_import_loopback_only(local_backend: LocalBackend, media: dict
         r = await client.post(url, headers=headers, json={"urls": [first["cdn_url"]], "source_type": "url"})
         assert r.json()["code"] == 0, r.text
         imported = r.json()["data"]["files"][0]
-        assert imported["hash"] == first["hash"] and imported["duration"] == first["duration"]
-        r = await client.post(url, headers=headers, json={"urls": ["https://example.com/a.mp4"], "source_type": "url"})
-        assert r.status_code == 400 and "cannot fetch remote URLs" in r.json()["message"]
+        assert imported["hash"] == first["hash"]
+        assert imported["duration"] == first["duration"]
+        r = await client.post(
+            url, headers=headers, json={"urls": ["https://example.com/a.mp4"], "source_type": "url"}
+        )
+        assert r.status_code == 400
+        assert "cannot fetch remote URLs" in r.json()["message"]
         r = await client.post(url, headers=headers, json={"urls": [], "source_type": "url"})
         assert r.status_code == 400
         assert len((await state(client, headers, sid))["video_infos"]) == 2
