@@ -33,6 +33,7 @@ class MediaInfo(BaseModel):
     duration_seconds: float | None = None
     resolution: str | None = Field(default=None, description="WIDTHxHEIGHT")
     source: str = Field(default="", description="the local path or URL that was given")
+    url: str | None = Field(default=None, description="where the backend stores it (CDN URL)")
 
 
 class UploadResult(BaseModel):

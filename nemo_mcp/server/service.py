@@ -497,6 +497,7 @@ class NemoService:
                     duration_seconds=round(uf.duration, 3) if uf.duration is not None else None,
                     resolution=f"{uf.width}x{uf.height}" if uf.width and uf.height else None,
                     source=src,
+                    url=uf.cdn_url,
                 )
             )
         self.projects.touch(rec.session_id)

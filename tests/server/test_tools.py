@@ -421,3 +421,15 @@ async def test_resources_and_prompts(nemo: Session, clip: Path) -> None:
     assert prompts == {"quick_edit", "batch_edit", "iterative_refine"}
     got = await nemo.client.get_prompt("quick_edit", {"file": "/tmp/a.mp4"})
     assert "upload_media" in got.messages[0].content.text  # type: ignore[union-attr]
+
+
+async def test_upload_by_url(nemo: Session, clip: Path, local_backend: LocalBackend) -> None:
+    first = await nemo.ok("upload_media", {"sources": [str(clip)]})
+    url = first.data["files"][0]["url"]
+    assert url
+    assert url.startswith(local_backend.url)
+    await nemo.ok("new_project", {"title": "by url"})
+    c = await nemo.ok("upload_media", {"sources": [url]})
+    assert c.data["files"][0]["type"] == "video"
+    assert c.data["files"][0]["source"] == url
+    assert c.data["session_id"] != first.data["session_id"]

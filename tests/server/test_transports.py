@@ -100,3 +100,64 @@ async def test_http_health_and_dns_rebinding_protection(http_url: str) -> None:
             f"{http_url}/mcp", json=body, headers={**headers, "Origin": "http://evil.example"}
         )
         assert bad_origin.status_code == 403
+
+
+@pytest.mark.skipif(not SCRIPT.exists(), reason="console script not installed")
+async def test_stdio_stdout_carries_only_mcp_messages(tmp_path: Path) -> None:
+    """NEMO_API_URL=local selects the embedded backend; every stdout line is a JSON-RPC message."""
+    import json
+    import subprocess
+
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "NEMO_API_URL": "local",
+        "NEMO_LOG_LEVEL": "DEBUG",
+    }
+    init = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "raw-test", "version": "0"},
+        },
+    }
+    initialized = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+    params = {"name": "check_credits", "arguments": {}}
+    call = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": params}
+    payload = "".join(json.dumps(m) + "\n" for m in (init, initialized, call))
+
+    def run() -> subprocess.CompletedProcess[str]:
+        proc = subprocess.Popen(
+            [str(SCRIPT)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            text=True,
+        )
+        assert proc.stdin is not None
+        assert proc.stdout is not None
+        proc.stdin.write(payload)
+        proc.stdin.flush()
+        lines: list[str] = []
+        while len([ln for ln in lines if '"id":2' in ln.replace(" ", "")]) == 0:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+        out, err = proc.communicate(timeout=30)
+        return subprocess.CompletedProcess(proc.args, proc.returncode, "".join(lines) + out, err)
+
+    with anyio.fail_after(60):
+        done = await anyio.to_thread.run_sync(run)
+    lines = [ln for ln in done.stdout.splitlines() if ln.strip()]
+    assert lines, done.stderr[-2000:]
+    for line in lines:
+        msg = json.loads(line)
+        assert msg.get("jsonrpc") == "2.0"
+    result = next(json.loads(ln) for ln in lines if json.loads(ln).get("id") == 2)
+    assert result["result"]["structuredContent"]["available"] > 0
