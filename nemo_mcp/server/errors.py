@@ -30,6 +30,8 @@ SERVER_TAGS = {
     "unknown_job": "a job handle this server does not know (expired or from another process)",
     "no_project": "a session id this server has never seen",
     "invalid_argument": "an argument that makes no sense",
+    "cancelled": "a job that was cancelled before it finished",
+    "session_lost": "a project the backend no longer knows (a new current project is created)",
     "internal": "an unexpected failure inside the server",
 }
 

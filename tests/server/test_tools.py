@@ -193,6 +193,10 @@ async def test_job_handles_wait_resume_and_no_resend(
     assert job_id in text
     # the same instruction again is not re-sent either
     await nemo.fail("edit_video", {"instruction": "add a title 'Slow' at the top"}, "turn_running")
+    # the timeline shows the running turn, and export waits for it
+    tl = await nemo.ok("get_timeline", {})
+    assert [j["job_id"] for j in tl.data["running"]] == [job_id]
+    await nemo.fail("export_video", {}, "turn_running")
     with anyio.fail_after(30):
         done = await nemo.ok("get_job", {"job_id": job_id, "wait_seconds": 20})
     assert done.data["job"]["status"] == "succeeded"
@@ -433,3 +437,12 @@ async def test_upload_by_url(nemo: Session, clip: Path, local_backend: LocalBack
     assert c.data["files"][0]["type"] == "video"
     assert c.data["files"][0]["source"] == url
     assert c.data["session_id"] != first.data["session_id"]
+
+
+async def test_trailing_temporary_issue_is_dropped(nemo: Session, clip: Path, local_backend: LocalBackend) -> None:
+    await upload(nemo, clip)
+    local_backend.knobs.trailing_temporary_issue = True
+    c = await nemo.ok("edit_video", {"instruction": "add a title 'Noise' at the top"})
+    assert "temporary issue" not in c.data["reply"]
+    assert "temporary issue" not in c.text
+    assert any("Noise" in ch for ch in c.data["changes"])
