@@ -41,14 +41,6 @@ class Plan:
     ops: list[Op]
     cost: int
 
-    @property
-    def edits(self) -> bool:
-        return any(op.kind in EDIT_KINDS or op.kind == "generate" for op in self.ops)
-
-    @property
-    def info_only(self) -> bool:
-        return not self.edits
-
 
 def plan(text: str, knobs: Knobs) -> Plan:
     ops = parse(text)
@@ -73,8 +65,9 @@ class TurnContext:
     silent: bool
     applied: int = 0  # edits actually made
     generated: bool = False  # a simulated generation ran (credits are debited only if this or `applied`)
-    said: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    info: list[str] = field(default_factory=list)  # metadata/summary answers, first in the reply
+    said: list[str] = field(default_factory=list)  # past-tense descriptions of the edits
+    notes: list[str] = field(default_factory=list)  # problems and caveats
 
 
 async def run_turn(ctx: TurnContext, turn_plan: Plan) -> None:
@@ -82,7 +75,7 @@ async def run_turn(ctx: TurnContext, turn_plan: Plan) -> None:
     ops = turn_plan.ops
     if not ops:
         has_media = bool(session.state["video_infos"])
-        lead = "I can help with that once it's something I can do locally. " if has_media else ""
+        lead = "I'm not sure how to do that here. " if has_media else ""
         tail = "" if has_media else " Upload a video to get started."
         await _text(ctx, lead + CAPABILITIES + tail)
         return
@@ -104,7 +97,7 @@ async def run_turn(ctx: TurnContext, turn_plan: Plan) -> None:
             break
         done = await _edit(ctx, op)
         titled = titled or (done and op.kind == "title")
-    parts: list[str] = []
+    parts: list[str] = list(ctx.info)
     if ctx.said:
         parts.append("Done! I've " + _join(ctx.said) + ".")
     parts.extend(ctx.notes)
@@ -312,7 +305,7 @@ async def _understand(ctx: TurnContext, op: Op) -> None:
     await _result(
         ctx, call_id, "understand_video", {"status": "success", op.kind: facts}, ("video_analyses",)
     )
-    ctx.notes.append(_metadata_text(facts) if op.kind == "metadata" else _summary_text(session, facts))
+    ctx.info.append(_metadata_text(facts) if op.kind == "metadata" else _summary_text(session, facts))
 
 
 def _metadata_text(facts: list[dict[str, Any]]) -> str:
