@@ -1,4 +1,4 @@
-"""The local agent's edits as seen through the wire: orientation, 4K clamp, title timing, cut-outs, music choice."""
+"""The local agent through the wire: orientation, 4K clamp, title timing, cut-outs, music choice."""
 
 from __future__ import annotations
 
