@@ -791,6 +791,13 @@ class NemoClient:
                 )
             elif parser.event_count == 0:
                 reason, error = "interrupted", StreamInterruptedError()
+            elif parser.pending_tools:
+                reason = "interrupted"
+                error = StreamInterruptedError(
+                    f"The connection to the NemoVideo agent closed while {parser.pending_tools[-1]} was "
+                    "still running. The request was not re-sent (that could charge twice); check the "
+                    "timeline to see whether the edit was applied."
+                )
             else:
                 reason = "closed"
         yield end(reason, error)

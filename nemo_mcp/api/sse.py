@@ -214,6 +214,7 @@ class TurnParser:
         self.tools_used: list[str] = []
         self.stream_errors: list[str] = []
         self.state_delta_keys: list[str] = []
+        self._pending: list[tuple[str | None, str]] = []  # tool calls without a result yet: (id, name)
         self.event_count = 0  # non-heartbeat events
         self.heartbeat_count = 0
         self.last_meaningful: float | None = None
@@ -242,15 +243,32 @@ class TurnParser:
     def had_error(self) -> bool:
         return bool(self.stream_errors)
 
+    @property
+    def pending_tools(self) -> list[str]:
+        """Names of tool calls whose result never arrived (a close now means the stream was cut)."""
+        return [name for _, name in self._pending]
+
     # -- interpretation ------
 
     def _emit(self, ev: StreamItem, out: list[StreamItem]) -> None:
+        if isinstance(ev, ToolCallEvent):
+            if len(self._pending) < 1000:
+                self._pending.append((ev.call_id, ev.name))
+        elif isinstance(ev, ToolResultEvent):
+            self._resolve(ev.call_id, ev.name)
         if isinstance(ev, HeartbeatEvent):
             self.heartbeat_count += 1
         else:
             self.event_count += 1
             self.last_meaningful = ev.ts
         out.append(ev)
+
+    def _resolve(self, call_id: str | None, name: str) -> None:
+        for i, (pid, pname) in enumerate(self._pending):
+            same_id = call_id is not None and pid == call_id
+            if same_id or ((call_id is None or pid is None) and pname == name):
+                del self._pending[i]
+                return
 
     def _heartbeat(self, style: str, out: list[StreamItem]) -> None:
         self._emit(HeartbeatEvent(ts=self._clock(), style=style), out)

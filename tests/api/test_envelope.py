@@ -1,4 +1,4 @@
-"""Envelope-agnostic parsing and the error table (unit level; the same mapping is proven on the local backend)."""
+"""Envelope-agnostic parsing and the error table (unit level; also proven on the local backend)."""
 
 from __future__ import annotations
 
@@ -27,6 +27,15 @@ from nemo_mcp.api import (
 )
 from nemo_mcp.api.envelope import parse_envelope, parse_retry_after
 from nemo_mcp.api.errors import redact
+
+
+def _outcome(fn: Any) -> NemoError | None:
+    """Run ``fn``; return the typed error it raised (any other exception fails the test)."""
+    try:
+        fn()
+    except NemoError as exc:
+        return exc
+    return None
 
 
 def body(doc: Any) -> bytes:
@@ -66,8 +75,11 @@ def test_business_codes_with_any_status(status: int, code: int, cls: type[NemoEr
     with pytest.raises(cls) as info:
         parse_envelope(status, body({"code": code, "message": "backend says no", "data": None}))
     err = info.value
-    assert err.tag == tag and err.code == code and err.status == status
-    assert "{" not in str(err) and "backend says no" not in str(err)  # the backend text is only in .detail
+    assert err.tag == tag
+    assert err.code == code
+    assert err.status == status
+    assert "{" not in str(err)
+    assert "backend says no" not in str(err)
     assert err.detail == "backend says no"
 
 
@@ -99,7 +111,8 @@ def test_http_status_errors(status: int, doc: Any, cls: type[NemoError]) -> None
 def test_402_is_plan_not_credits() -> None:
     with pytest.raises(PlanRequiredError) as info:
         parse_envelope(402, body({"code": 402, "message": "export needs a plan"}))
-    assert "not credits" in str(info.value) and info.value.tag == "plan_required"
+    assert "not credits" in str(info.value)
+    assert info.value.tag == "plan_required"
 
 
 def test_400_means_missing_client_id_only_on_the_token_call() -> None:
@@ -124,7 +137,8 @@ def test_non_json_success_is_malformed() -> None:
 def test_retry_after_is_carried() -> None:
     with pytest.raises(RateLimitedError) as info:
         parse_envelope(429, b"{}", headers={"Retry-After": "7"})
-    assert info.value.retry_after == 7.0 and "7 s" in str(info.value)
+    assert info.value.retry_after == 7.0
+    assert "7 s" in str(info.value)
 
 
 @pytest.mark.parametrize(
@@ -151,7 +165,8 @@ def test_tokens_are_redacted_from_backend_messages() -> None:
     with pytest.raises(AuthError) as info:
         parse_envelope(200, body({"code": 1001, "message": "token nmv_usr_SECRET123 expired, Bearer abc"}))
     text = f"{info.value} {info.value.detail} {info.value!r}"
-    assert "SECRET123" not in text and "abc" not in text
+    assert "SECRET123" not in text
+    assert "abc" not in text
     assert redact("Authorization: Bearer nmv_usr_x-y_z") == "Authorization: Bearer ***"
 
 
@@ -159,28 +174,32 @@ def test_error_messages_never_contain_raw_json() -> None:
     for code in (1001, 1002, 2001, 4001, 4002, 1234):
         with pytest.raises(NemoError) as info:
             parse_envelope(200, body({"code": code, "message": '{"nested": "json"}'}))
-        assert "{" not in str(info.value) and info.value.detail is None
+        assert "{" not in str(info.value)
+        assert info.value.detail is None
 
 
 def test_unsupported_file_lists_accepted_types() -> None:
     with pytest.raises(UnsupportedFileError) as info:
         parse_envelope(200, body({"code": 4001, "message": "no"}))
-    assert "mp4" in str(info.value) and "webp" in str(info.value) and "aac" in str(info.value)
+    assert "mp4" in str(info.value)
+    assert "webp" in str(info.value)
+    assert "aac" in str(info.value)
 
 
 def test_too_large_suggests_compress_or_trim() -> None:
     with pytest.raises(FileTooLargeError) as info:
         parse_envelope(413, body({"code": 4002}))
-    assert "ompress" in str(info.value) and "trim" in str(info.value)
+    assert "ompress" in str(info.value)
+    assert "trim" in str(info.value)
 
 
 @settings(max_examples=400, deadline=None)
 @given(st.integers(min_value=100, max_value=599), st.binary(max_size=300))
 def test_arbitrary_bytes_raise_only_typed_errors(status: int, raw: bytes) -> None:
-    try:
-        parse_envelope(status, raw)
-    except NemoError as exc:
-        assert exc.tag and str(exc)
+    err = _outcome(lambda: parse_envelope(status, raw))
+    if err is not None:
+        assert err.tag
+        assert str(err)
 
 
 json_values = st.recursive(
@@ -203,7 +222,7 @@ json_values = st.recursive(
 @settings(max_examples=400, deadline=None)
 @given(st.integers(min_value=100, max_value=599), json_values)
 def test_arbitrary_json_raises_only_typed_errors(status: int, doc: Any) -> None:
-    try:
-        parse_envelope(status, json.dumps(doc).encode(), endpoint="token")
-    except NemoError as exc:
-        assert exc.tag and "{" not in exc.message
+    err = _outcome(lambda: parse_envelope(status, json.dumps(doc).encode(), endpoint="token"))
+    if err is not None:
+        assert err.tag
+        assert "{" not in err.message

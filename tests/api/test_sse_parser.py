@@ -1,4 +1,4 @@
-"""The pure `/run_sse` parser: every documented form, chunk boundaries, properties, and a 100k-event benchmark."""
+"""The pure `/run_sse` parser: every documented form, chunk boundaries, properties, a 100k benchmark."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def kinds(events: list[Any]) -> list[str]:
     return [e.kind for e in events]
 
 
-# ---------------------------------------------------------------------------------------------- framing
+# -- framing --------------------
 
 
 def test_decoder_joins_multiline_data_and_keeps_fields() -> None:
@@ -66,12 +66,12 @@ def test_cr_at_chunk_end_waits_for_lf() -> None:
 
 def test_utf8_split_across_chunks() -> None:
     raw = frame(adk_text("視頻剪輯 ✂️"))
-    events, parser = parse_stream(raw, chunk_size=1)
+    _events, parser = parse_stream(raw, chunk_size=1)
     assert parser.texts == ["視頻剪輯 ✂️"]
 
 
 def test_final_event_without_blank_line_is_kept_at_eof() -> None:
-    events, parser = parse_stream(b'data: {"text": "tail"}')
+    _events, parser = parse_stream(b'data: {"text": "tail"}')
     assert parser.texts == ["tail"]
 
 
@@ -86,7 +86,7 @@ def test_oversized_event_is_a_typed_error() -> None:
         parser.feed(b"data: " + b"x" * 5000)
 
 
-# ---------------------------------------------------------------------------------------------- heartbeats
+# -- heartbeats --------------------
 
 
 @pytest.mark.parametrize(
@@ -107,10 +107,12 @@ def test_every_heartbeat_form_is_ignored(raw: bytes, style: str) -> None:
     events, parser = parse_stream(raw)
     assert [type(e) for e in events] == [HeartbeatEvent]
     assert events[0].style == style  # type: ignore[union-attr]
-    assert parser.event_count == 0 and parser.heartbeat_count == 1 and not parser.texts
+    assert parser.event_count == 0
+    assert parser.heartbeat_count == 1
+    assert not parser.texts
 
 
-# ---------------------------------------------------------------------------------------------- ADK form
+# -- ADK form --------------------
 
 
 def test_adk_text_tool_call_result_and_state_delta() -> None:
@@ -141,10 +143,13 @@ def test_adk_text_tool_call_result_and_state_delta() -> None:
     events, parser = parse_stream(raw)
     assert kinds(events) == ["text", "tool_call", "heartbeat", "tool_result", "text"]
     call = events[1]
-    assert isinstance(call, ToolCallEvent) and call.name == "edit_multitrack" and call.args == {"x": 1}
+    assert isinstance(call, ToolCallEvent)
+    assert call.name == "edit_multitrack"
+    assert call.args == {"x": 1}
     assert call.call_id == "c1"
     result = events[3]
-    assert isinstance(result, ToolResultEvent) and result.result == {"ok": 1}
+    assert isinstance(result, ToolResultEvent)
+    assert result.result == {"ok": 1}
     assert parser.texts == ["Sure, editing now.", "Done! Click Export to download."]
     assert parser.tools_used == ["edit_multitrack"]
     assert parser.state_delta_keys == ["draft", "video_infos"]
@@ -156,7 +161,8 @@ def test_thought_parts_are_skipped() -> None:
     assert parser.texts == ["Visible"]
     only_thought = frame({"content": {"parts": [{"text": "hmm", "thought": True}]}})
     events, parser = parse_stream(only_thought)
-    assert parser.texts == [] and kinds(events) == ["heartbeat"]
+    assert parser.texts == []
+    assert kinds(events) == ["heartbeat"]
 
 
 def test_partial_chunks_accumulate_then_final_replaces() -> None:
@@ -181,7 +187,8 @@ def test_unfinished_partials_are_flushed_at_close() -> None:
 def test_error_code_and_message_event() -> None:
     events, parser = parse_stream(frame({"errorCode": "MALFORMED_FUNCTION_CALL", "errorMessage": "bad call"}))
     assert isinstance(events[0], StreamErrorEvent)
-    assert events[0].message == "bad call" and events[0].code == "MALFORMED_FUNCTION_CALL"
+    assert events[0].message == "bad call"
+    assert events[0].code == "MALFORMED_FUNCTION_CALL"
     assert parser.stream_errors == ["bad call"]
 
 
@@ -191,13 +198,15 @@ def test_error_code_and_message_event() -> None:
 )
 def test_error_events(payload: dict[str, Any]) -> None:
     events, parser = parse_stream(frame(payload))
-    assert isinstance(events[0], StreamErrorEvent) and events[0].message == "boom"
+    assert isinstance(events[0], StreamErrorEvent)
+    assert events[0].message == "boom"
     assert parser.had_error
 
 
 def test_event_error_name_with_plain_text() -> None:
     events, _ = parse_stream(b"event: error\ndata: upstream exploded\n\n")
-    assert isinstance(events[0], StreamErrorEvent) and events[0].message == "upstream exploded"
+    assert isinstance(events[0], StreamErrorEvent)
+    assert events[0].message == "upstream exploded"
 
 
 def test_trailing_temporary_issue_is_noise_after_real_output() -> None:
@@ -206,13 +215,14 @@ def test_trailing_temporary_issue_is_noise_after_real_output() -> None:
     )
     events, parser = parse_stream(raw)
     assert parser.texts == ["Your video is ready."]
-    assert isinstance(events[-1], TextEvent) and events[-1].noise
+    assert isinstance(events[-1], TextEvent)
+    assert events[-1].noise
     # alone, it is the only thing the user gets: keep it
     _, alone = parse_stream(frame(adk_text("I encountered a temporary issue.")))
     assert alone.texts == ["I encountered a temporary issue."]
 
 
-# ---------------------------------------------------------------------------------------------- typed form and others
+# -- typed form and others --------------------
 
 
 def test_typed_form() -> None:
@@ -233,7 +243,8 @@ def test_gateway_style_chunks_then_full_text() -> None:
     raw = frame({"type": "chunk", "text": "Hi "}) + frame({"type": "chunk", "text": "there"})
     raw += frame({"type": "text", "text": "Hi there"}) + frame({"type": "tool_start", "tool": "edit"})
     _, parser = parse_stream(raw)
-    assert parser.texts == ["Hi there"] and parser.tools_used == ["edit"]
+    assert parser.texts == ["Hi there"]
+    assert parser.tools_used == ["edit"]
 
 
 def test_top_level_text_form() -> None:
@@ -245,7 +256,8 @@ def test_tool_only_stream_is_silent() -> None:
     raw = frame({"content": {"parts": [{"functionCall": {"name": "edit_multitrack", "args": {}}}]}})
     raw += frame({"content": {"parts": [{"functionResponse": {"name": "edit_multitrack", "response": {}}}]}})
     _, parser = parse_stream(raw)
-    assert parser.texts == [] and parser.event_count == 2
+    assert parser.texts == []
+    assert parser.event_count == 2
 
 
 def test_timestamps_come_from_the_clock() -> None:
@@ -255,7 +267,7 @@ def test_timestamps_come_from_the_clock() -> None:
     assert [e.ts for e in out] == [100.0, 101.0]
 
 
-# ---------------------------------------------------------------------------------------------- properties
+# -- properties --------------------
 
 json_leaf = st.one_of(
     st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=20)
@@ -323,7 +335,7 @@ def test_partial_then_final_yields_the_final_text_once(chunks: list[str]) -> Non
         assert parser.texts == [full]
 
 
-# ---------------------------------------------------------------------------------------------- benchmark
+# -- benchmark --------------------
 
 
 def test_benchmark_100k_events() -> None:
@@ -355,6 +367,7 @@ def test_benchmark_100k_events() -> None:
     count += len(parser.close())
     elapsed = time.perf_counter() - start
     assert count == 100_000
-    assert parser.event_count == 60_000 and parser.heartbeat_count == 40_000
+    assert parser.event_count == 60_000
+    assert parser.heartbeat_count == 40_000
     assert elapsed < 15, f"100k events took {elapsed:.2f}s"
     print(f"\n100k SSE events parsed in {elapsed:.2f}s ({100_000 / elapsed:,.0f} events/s)")

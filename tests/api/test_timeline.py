@@ -28,7 +28,8 @@ SKILL_DRAFT: dict[str, Any] = {
 
 def test_summary_line_matches_the_skill_exactly() -> None:
     assert Timeline.from_draft(SKILL_DRAFT).summary_line() == (
-        'Timeline (3 tracks): 1. Video: city timelapse (0-10s) 2. BGM: Lo-fi (0-10s, 35%) 3. Title: "Urban Dreams" (0-3s)'
+        "Timeline (3 tracks): 1. Video: city timelapse (0-10s) 2. BGM: Lo-fi (0-10s, 35%) "
+        '3. Title: "Urban Dreams" (0-3s)'
     )
 
 
@@ -36,9 +37,13 @@ def test_decoded_fields() -> None:
     tl = Timeline.from_draft(SKILL_DRAFT)
     assert [t.kind for t in tl.tracks] == ["video", "audio", "text"]
     assert [t.label for t in tl.tracks] == ["Video", "BGM", "Title"]
-    assert tl.duration_ms == 10000 and tl.resolution == "1920x1080" and tl.fps == 30
+    assert tl.duration_ms == 10000
+    assert tl.resolution == "1920x1080"
+    assert tl.fps == 30
     title = tl.tracks[2].segments[0]
-    assert title.text == "Urban Dreams" and title.meta == {"pos": "top"} and title.end_ms == 3000
+    assert title.text == "Urban Dreams"
+    assert title.meta == {"pos": "top"}
+    assert title.end_ms == 3000
 
 
 def test_segment_key_variants_including_m() -> None:
@@ -60,10 +65,12 @@ def test_segment_key_variants_including_m() -> None:
     assert (segs[1].start_ms, segs[1].duration_ms, segs[1].name, segs[1].volume) == (0, 5000, "Song", 50)
     assert (segs[2].start_ms, segs[2].duration_ms, segs[2].text) == (500, 2000, "Hi")
     assert (segs[3].name, segs[3].text, segs[3].volume) == ("from meta", "meta text", 0)
-    assert tl.tracks[4].kind == "audio" and segs[4].duration_ms == 1500
+    assert tl.tracks[4].kind == "audio"
+    assert segs[4].duration_ms == 1500
     line = tl.summary_line()
     assert line.startswith("Timeline (5 tracks): 1. Video: a.mp4 (1-3s)")
-    assert "2. BGM: Song (0-5s, 50%)" in line and '3. Title: "Hi" (0.5-2.5s)' in line
+    assert "2. BGM: Song (0-5s, 50%)" in line
+    assert '3. Title: "Hi" (0.5-2.5s)' in line
     assert "4. Video: from meta (0-1s, muted)" in line
 
 
@@ -77,7 +84,8 @@ def test_multiple_segments_empty_tracks_and_unknown_types() -> None:
     }
     line = Timeline.from_draft(draft).summary_line()
     assert line == (
-        "Timeline (3 tracks): 1. Video: clip.mp4 (0-4s), clip 2 (4-6.5s) 2. BGM: (empty) 3. Track (type 3): sticker (0-1s)"
+        "Timeline (3 tracks): 1. Video: clip.mp4 (0-4s), clip 2 (4-6.5s) 2. BGM: (empty) "
+        "3. Track (type 3): sticker (0-1s)"
     )
 
 
@@ -97,7 +105,8 @@ def test_export_ready_rule() -> None:
     assert not export_ready({"t": [{"tt": 0, "sg": []}, {"tt": 1}]})
     assert export_ready({"t": [{"tt": 0, "sg": []}, {"tt": 7, "sg": [{}]}]})
     assert not export_ready({"tracks": [{"sg": [{}]}]})  # the rule is about `t`
-    assert not export_ready(None) and not export_ready([{"sg": [1]}])
+    assert not export_ready(None)
+    assert not export_ready([{"sg": [1]}])
 
 
 def state(draft: dict[str, Any], infos: list[Any] | None = None) -> ProjectState:
