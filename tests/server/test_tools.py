@@ -439,7 +439,9 @@ async def test_upload_by_url(nemo: Session, clip: Path, local_backend: LocalBack
     assert c.data["session_id"] != first.data["session_id"]
 
 
-async def test_trailing_temporary_issue_is_dropped(nemo: Session, clip: Path, local_backend: LocalBackend) -> None:
+async def test_trailing_temporary_issue_is_dropped(
+    nemo: Session, clip: Path, local_backend: LocalBackend
+) -> None:
     await upload(nemo, clip)
     local_backend.knobs.trailing_temporary_issue = True
     c = await nemo.ok("edit_video", {"instruction": "add a title 'Noise' at the top"})
