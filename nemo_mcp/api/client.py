@@ -24,7 +24,7 @@ import os
 import random
 import time
 import uuid
-from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
@@ -170,6 +170,8 @@ class NemoClient:
         self._client_id: str | None = cfg.client_id
         self._auth_lock = anyio.Lock()
         self._closed = False
+        #: every deliberate wait (retry backoff, rate-limit wait, poll interval); tests hook it
+        self._sleep: Callable[[float], Awaitable[None]] = anyio.sleep
 
     # -- lifetime ------
 
@@ -300,7 +302,7 @@ class NemoClient:
                     "anonymous-token request rate-limited; retrying once in %.1f s",
                     self.config.rate_limit_retry_delay,
                 )
-                await anyio.sleep(self.config.rate_limit_retry_delay)
+                await self._sleep(self.config.rate_limit_retry_delay)
         if not isinstance(data, Mapping):
             raise MalformedResponseError("NemoVideo did not return a token. Try again, or set NEMO_TOKEN.")
         token = data.get("token") or data.get("access_token")
@@ -443,7 +445,7 @@ class NemoClient:
                 raise err
             attempt += 1
             log.info("%s %s: %s; retry %d in %.2f s", method, path, err.tag, attempt, delay)
-            await anyio.sleep(delay)
+            await self._sleep(delay)
 
     # -- sessions, credits, state, links ------
 
@@ -906,7 +908,7 @@ class NemoClient:
                     f"The export {render_id} is still rendering after {budget / 60:.1f} min. "
                     "It may still finish: check it again later."
                 )
-            await anyio.sleep(min(delay, max(0.0, budget - elapsed)))
+            await self._sleep(min(delay, max(0.0, budget - elapsed)))
             delay = min(delay * cfg.render_poll_factor, cfg.render_poll_max)
 
     async def wait_render(
@@ -1032,8 +1034,6 @@ class NemoClient:
                     raise DownloadError("The download link returned no video file. Try the download again.")
                 length_header = resp.headers.get("content-length")
                 total = int(length_header) if length_header and length_header.isdigit() else None
-                if total is not None and expected_size is not None and total != expected_size:
-                    log.info("content-length %s differs from the reported size %s", total, expected_size)
                 received = 0
                 async with await anyio.open_file(tmp, "wb") as fh:
                     async for chunk in resp.aiter_bytes(1024 * 1024):
@@ -1044,7 +1044,7 @@ class NemoClient:
                     raise DownloadError(
                         f"The download stopped early ({received} of {total} bytes). Try the download again."
                     )
-                if total is None and expected_size is not None and received != expected_size:
+                if expected_size is not None and received != expected_size:
                     raise DownloadError(
                         f"The downloaded file has {received} bytes, expected {expected_size}. "
                         "Try the download again."

@@ -127,7 +127,7 @@ def error_for(
             return UnsupportedFileError(**kw)
         if code == 4002:
             return FileTooLargeError(**kw)
-        if code in (400, 401, 402, 403, 404, 408, 409, 413, 415, 422, 429) or code >= 500:
+        if code in (400, 401, 402, 403, 404, 408, 409, 413, 415, 422, 429) or 500 <= code <= 599:
             # an HTTP-like status inside the body: map it like the status
             return error_for(
                 status=code,
