@@ -19,7 +19,7 @@ from typing import Any
 from nemo_mcp.local import draft as drafts
 from nemo_mcp.local.intents import EDIT_KINDS, INFO_KINDS, Op, parse
 from nemo_mcp.local.knobs import Knobs
-from nemo_mcp.local.media import font_file, run_ffmpeg, scene_changes
+from nemo_mcp.local.media import filter_quote, font_file, run_ffmpeg, scene_changes
 from nemo_mcp.local.store import Session
 
 Emit = Callable[[dict[str, Any]], Awaitable[None]]
@@ -373,7 +373,7 @@ async def _generate_two_stage(ctx: TurnContext, prompt: str) -> None:
         textfile = folder / f"{name}.txt"
         textfile.write_text(prompt[:80], encoding="utf-8")
         vf = (
-            f"drawtext=fontfile='{font}':textfile='{textfile}':fontsize=28:fontcolor=white:"
+            f"drawtext=fontfile={filter_quote(font)}:textfile={filter_quote(textfile)}:expansion=none:fontsize=28:fontcolor=white:"
             f"x=(w-text_w)/2:y=h-60,{vf}"
         )
     args = ["-f", "lavfi", "-i", f"testsrc=size={size}:rate=30:duration=5", "-vf", vf]

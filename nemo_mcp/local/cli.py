@@ -29,10 +29,11 @@ def parser() -> argparse.ArgumentParser:
         "--data-dir", type=Path, default=None, help="keep uploads and renders here (default: a temp dir)"
     )
     p.add_argument("--log-level", default="warning")
+    defaults = Knobs().as_dict() | CLI_DEFAULTS
     for name, kind in field_types().items():
-        flag = "--" + name.replace("_", "-")
+        flag, meta = "--" + name.replace("_", "-"), kind.__name__.upper()
         p.add_argument(
-            flag, dest=f"knob_{name}", default=None, metavar=kind.__name__.upper(), help=f"knob {name}"
+            flag, dest=f"knob_{name}", default=None, metavar=meta, help=f"default: {defaults[name]!r}"
         )
     return p
 

@@ -64,6 +64,11 @@ def font_file() -> str | None:
     return None
 
 
+def filter_quote(path: str | Path) -> str:
+    """Quote a path for a filtergraph option value (drawtext fontfile/textfile)."""
+    return "'" + str(path).replace("\\", "/").replace("'", r"'\''").replace(":", r"\:") + "'"
+
+
 @dataclass
 class Probe:
     """Facts about one media file, as read from FFmpeg's banner."""

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from nemo_mcp.local import draft as drafts
-from nemo_mcp.local.media import Probe, ffmpeg_exe, font_file, probe
+from nemo_mcp.local.media import Probe, ffmpeg_exe, filter_quote, font_file, probe
 
 log = logging.getLogger("nemo_mcp.local")
 
@@ -62,11 +62,6 @@ def _atempo(speed: float) -> str:
         speed /= 0.5
     steps.append(f"atempo={speed:.6f}")
     return ",".join(steps)
-
-
-def _esc(path: str | Path) -> str:
-    """Quote a path for a filtergraph option value."""
-    return "'" + str(path).replace("\\", "/").replace("'", r"'\''").replace(":", r"\:") + "'"
 
 
 async def build_command(
@@ -164,7 +159,7 @@ async def build_command(
         a, b = int(seg.get("s", 0)) / 1000, (int(seg.get("s", 0)) + int(seg.get("d", 0))) / 1000
         color = re.sub(r"[^A-Za-z0-9#@.]", "", str(meta.get("color", "white"))) or "white"
         draws.append(
-            f"drawtext=fontfile={_esc(font)}:textfile={_esc(textfile)}:fontsize={size}:fontcolor={color}:"
+            f"drawtext=fontfile={filter_quote(font)}:textfile={filter_quote(textfile)}:expansion=none:fontsize={size}:fontcolor={color}:"
             f"borderw=2:bordercolor=black:x=(w-text_w)/2:y={y}:enable='between(t,{a:.3f},{b:.3f})'"
         )
     if draws:
@@ -287,7 +282,7 @@ async def run(
         code = await proc.wait()
         stderr = (await err_task).decode("utf-8", "replace")
         if code != 0 or not job.out.exists():
-            raise RenderError(f"FFmpeg failed ({code}): {stderr.strip().splitlines()[-1:] or ''}")
+            raise RenderError(f"FFmpeg failed ({code}): {_reason(stderr)}")
         remaining = min_seconds - (time.monotonic() - started)
         while remaining > 0:  # realism knob: hold "processing" for a minimum time
             step = min(0.2, remaining)
@@ -312,6 +307,14 @@ async def run(
             for leftover in work.glob("*"):
                 leftover.unlink()
             work.rmdir()
+
+
+def _reason(stderr: str) -> str:
+    """The most telling FFmpeg error line (the last one is usually just "Conversion failed!")."""
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+    telling = [ln for ln in lines if re.search(r"error|invalid|no such|cannot|failed|unable", ln, re.I)]
+    useful = [ln for ln in telling if ln != "Conversion failed!"]
+    return (useful or telling or lines or ["no output"])[0][:300]
 
 
 def kill(job: RenderJob) -> None:

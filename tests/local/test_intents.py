@@ -110,3 +110,38 @@ def test_draft_edits() -> None:
     assert drafts.fit_canvas(2160, 3840) == (1080, 1920)
     assert drafts.export_ready(d)
     assert not drafts.export_ready({"t": [{"tt": 0, "sg": []}]})
+
+
+def test_probe_parsing() -> None:
+    from nemo_mcp.local.media import parse_probe
+
+    phone = """Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'a.mov':
+  Duration: 00:01:02.50, start: 0.000000, bitrate: 100 kb/s
+  Stream #0:0[0x1](und): Video: hevc (Main) (hvc1 / 0x31637668), yuv420p(tv), 1920x1080, 29.97 fps, 30 tbr
+      Side data:
+        displaymatrix: rotation of -90.00 degrees
+  Stream #0:1[0x2](und): Audio: aac (LC) (mp4a / 0x6134706D), 44100 Hz, stereo, fltp, 128 kb/s"""
+    p = parse_probe(phone)
+    assert p is not None
+    assert (p.duration, p.width, p.height, p.fps, p.has_audio, p.kind) == (
+        62.5,
+        1080,
+        1920,
+        29.97,
+        True,
+        "video",
+    )
+    png = (
+        "Input #0, png_pipe, from 'a.png':\n  Duration: N/A, bitrate: N/A\n"
+        "  Stream #0:0: Video: png, rgb24(pc), 640x480, 25 tbr"
+    )
+    p = parse_probe(png)
+    assert p is not None
+    assert (p.kind, p.width, p.height, p.duration) == ("image", 640, 480, 0.0)
+    mp3 = """  Duration: 00:00:03.00, start: 0.0, bitrate: 64 kb/s
+  Stream #0:0: Audio: mp3 (mp3float), 44100 Hz, mono, fltp, 64 kb/s
+  Stream #0:1: Video: mjpeg (Baseline), yuvj420p(pc), 300x300, 90k tbr (attached pic)"""
+    p = parse_probe(mp3)
+    assert p is not None
+    assert (p.kind, p.has_video) == ("audio", False)
+    assert parse_probe("a.txt: Invalid data found when processing input") is None

@@ -158,3 +158,32 @@ async def test_failures_and_fallbacks(media: dict[str, Path], tmp_path: Path) ->
         failed = await render(client, headers, sid, remote)
         assert failed["status"] == "failed"
         assert "not available offline" in failed["error"]
+
+
+async def test_client_draft_with_gap_and_still(
+    local_backend: LocalBackend, media: dict[str, Path], tmp_path: Path
+) -> None:
+    """A draft written by a client (gaps, images without `m.kind`, speed) renders to the draft's length."""
+    async with httpx.AsyncClient(base_url=local_backend.url, timeout=30) as client:
+        headers, sid = await start(client)
+        files = (await upload(client, headers, sid, media["clip"], media["image"]))["data"]["files"]
+        video, image = (f["cdn_url"] for f in files)
+        draft = {
+            "t": [
+                {
+                    "tt": 0,
+                    "sg": [
+                        {"s": 0, "d": 1000, "src": image},
+                        {"s": 1500, "d": 1000, "src": video, "ss": 1000, "sp": 2.0, "v": 50},
+                    ],
+                },
+                {"tt": 7, "sg": [{"s": 0, "d": 2500, "txt": 'It\'s 100% "fine": yes'}]},
+            ],
+            "d": 2500,
+            "m": {"width": 640, "height": 480, "fps": 25},
+        }
+        done = await render(client, headers, sid, draft)
+        assert done["status"] == "completed", done
+        out = await download(client, done["outputUrl"], tmp_path / "g.mp4")
+        assert out.duration == pytest.approx(2.5, abs=0.15)
+        assert (out.width, out.height, out.fps) == (640, 480, 25)
