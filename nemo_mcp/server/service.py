@@ -748,12 +748,14 @@ class NemoService:
                 "(local paths or http(s) URLs), or put the path in the instruction.",
             )
 
+        # Preflight before anything is created or sent: errors name the file and the rule.
+        checked_up = self.preflight(r.sources) if r.intent is Intent.UPLOAD else []
         first = Path(r.sources[0]).stem if r.sources else None
         rec = await self.project(session_id, create=True, hint=instruction[:200], title=first)
         self._refuse_if_turn_running(rec)
 
         if r.intent is Intent.UPLOAD and r.then is not Intent.AGENT:
-            checked = self.preflight(r.sources)
+            checked = checked_up
 
             async def upload_work(job: Job) -> UploadResult:
                 new_rec, infos, notes = await self._do_upload(rec, checked, job)
@@ -787,7 +789,6 @@ class NemoService:
 
         # AGENT (possibly after an upload in the same job).
         text = r.rest or instruction.strip()
-        checked_up = self.preflight(r.sources) if r.intent is Intent.UPLOAD else []
 
         async def work(job: Job) -> EditResult:
             upload: UploadResult | None = None

@@ -448,3 +448,15 @@ async def test_trailing_temporary_issue_is_dropped(
     assert "temporary issue" not in c.data["reply"]
     assert "temporary issue" not in c.text
     assert any("Noise" in ch for ch in c.data["changes"])
+
+
+async def test_bad_path_in_instruction_is_refused_before_anything_happens(
+    nemo: Session, local_backend: LocalBackend
+) -> None:
+    text = await nemo.fail(
+        "edit_video", {"instruction": "upload /no/such/clip.mp4 and add a title 'X'"}, "file_not_found"
+    )
+    assert "clip.mp4" in text
+    listed = await nemo.ok("list_projects")
+    assert listed.data["projects"] == []
+    assert turns(local_backend) == 0
