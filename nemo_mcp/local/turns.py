@@ -86,6 +86,8 @@ async def run_sse(request: Request) -> Response:
 
         ctx = TurnContext(session, k, b.data_dir, base, emit, silent)
         snapshot: dict[str, Any] = {}
+        if drop_after == 0:
+            await queue.put(_DROP)  # the connection closes before any event (§2.3: a disconnect)
         try:
             async with session.lock:
                 snapshot = copy.deepcopy(session.state)

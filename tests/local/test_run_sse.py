@@ -261,3 +261,31 @@ async def test_simulated_two_stage_generation(media: dict[str, Path], tmp_path: 
         r = await client.get(st["generated_media"][0]["cdn_url"])
         assert r.status_code == 200
         assert r.content[4:8] == b"ftyp"
+
+
+async def test_drop_before_any_event_and_client_disconnect(media: dict[str, Path]) -> None:
+    knobs = Knobs(drop_stream_after=0, agent_delay=0.2, silent_fraction=0)
+    async with (
+        run_local_backend(knobs) as backend,
+        httpx.AsyncClient(base_url=backend.url, timeout=30) as client,
+    ):
+        headers, sid = await _ready(client, media["clip"])
+        t = await turn(client, headers, sid, "make it square")
+        assert t.status == 200
+        assert t.frames == []
+        backend.knobs.drop_stream_after = -1
+        # the client walks away after the first event: the edit still lands
+        body = {
+            "app_name": "nemo_agent",
+            "session_id": sid,
+            "new_message": {"parts": [{"text": "trim to 1 second"}]},
+        }
+        with anyio.fail_after(10):
+            async with client.stream("POST", "/run_sse", headers=headers, json=body) as resp:
+                async for line in resp.aiter_lines():
+                    if line.startswith("data:"):
+                        break
+            while (await state(client, headers, sid))["draft"]["d"] != 1000:
+                await asyncio.sleep(0.05)
+        st = await state(client, headers, sid)
+        assert st["draft"]["m"]["width"] == st["draft"]["m"]["height"] == 1080  # the first turn applied too
