@@ -363,6 +363,15 @@ class NemoService:
     # timeline / credits
 
     async def get_timeline(self, session_id: str | None) -> TimelineResult:
+        if not session_id and self.projects.current() is None:
+            # Not an error: there is simply nothing yet (and hosts/CI probing the tool get a clean answer).
+            readiness = "Nothing to export yet: upload media (upload_media) or generate a video (edit_video)."
+            return TimelineResult(
+                session_id="",
+                summary="No project yet.",
+                readiness=readiness,
+                message="No project yet: upload_media or edit_video creates one. " + readiness,
+            )
         rec = await self.project(session_id, create=False)
         st = await self.state(rec)
         view = self.timeline_view(st, session_id=rec.session_id)

@@ -222,7 +222,11 @@ async def test_cancelled_request_keeps_the_backend_work(
 
 
 async def test_get_timeline_and_readiness(nemo: Session, clip: Path) -> None:
-    await nemo.fail("get_timeline", {}, "no_project")
+    empty = await nemo.ok("get_timeline", {})
+    assert empty.data["session_id"] == ""
+    assert empty.data["export_ready"] is False
+    assert "No project yet" in empty.text
+    await nemo.fail("get_timeline", {"session_id": "42"}, "no_project")
     sid = await upload(nemo, clip)
     c = await nemo.ok("get_timeline", {})
     d = c.data

@@ -47,8 +47,8 @@ async def test_stdio_console_script_with_local_backend(tmp_path: Path) -> None:
             assert isinstance(credits.structured_content, dict)
             assert credits.structured_content["available"] > 0
             timeline = await client.call_tool("get_timeline", {})
-            assert timeline.is_error
-            assert "[no_project]" in _text(timeline)
+            assert not timeline.is_error, _text(timeline)
+            assert "No project yet" in _text(timeline)
 
 
 def _free_port() -> int:
