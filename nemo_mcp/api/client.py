@@ -671,6 +671,7 @@ class NemoClient:
                 ctype = resp.headers.get("content-type", "").lower()
                 if resp.status_code >= 300 or "json" in ctype:
                     raw = await self._read_capped(resp)
+                    await resp.aclose()  # release the connection before anything is yielded
                     try:
                         payload = parse_envelope(
                             resp.status_code, raw, headers=resp.headers, endpoint="run", session_id=session_id
@@ -777,6 +778,8 @@ class NemoClient:
                 if not isinstance(ev, HeartbeatEvent):
                     idle_deadline = anyio.current_time() + cfg.sse_idle_timeout
                 yield ev
+        # release the connection now: a caller that stops at TurnEnded never resumes this generator
+        await resp.aclose()
         try:
             tail = parser.close()
         except MalformedResponseError as exc:
