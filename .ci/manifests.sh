@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Packaging checks with the ecosystem's own validators:
+#   mcpb validate manifest/manifest.json                 (@anthropic-ai/mcpb, MCPB manifest 0.4 schema)
+#   manifest/server.json against the registry schema    (vendored 2025-12-11 schema; .ci/check_server_json.py)
+#   manifest/build-mcpb.sh packs a .mcpb                 (then its contents are checked)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source .ci/node-tools.sh
+source .ci/lib.sh
+
+echo "-- mcpb validate manifest/manifest.json"
+"$NODE" "$MCPB" validate manifest/manifest.json
+
+echo "-- server.json against the MCP Registry schema 2025-12-11"
+"$PY" .ci/check_server_json.py
+
+echo "-- pack the bundle"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+bundle=$(manifest/build-mcpb.sh "$work/nemo-mcp.mcpb" 2>"$work/pack.log") || { cat "$work/pack.log" >&2; exit 1; }
+"$PY" - "$bundle" <<'PYEOF'
+import json, sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+names = set(z.namelist())
+need = {"manifest.json", "pyproject.toml", "README.md", "SKILL.md", "server/main.py",
+        "nemo_mcp/__init__.py", "nemo_mcp/cli.py", "nemo_mcp/server/app.py", "nemo_mcp/api/client.py"}
+missing = sorted(need - names)
+assert not missing, f"bundle lacks {missing}"
+junk = sorted(n for n in names if "__pycache__" in n or n.endswith(".pyc") or n.startswith((".venv/", "tests/")))
+assert not junk, f"bundle carries {junk[:5]}"
+m = json.loads(z.read("manifest.json"))
+assert m["server"]["type"] == "uv" and m["server"]["entry_point"] in names
+size = sum(i.file_size for i in z.infolist())
+print(f"   {len(names)} files, {size // 1024} KiB unpacked; server type uv, entry point {m['server']['entry_point']}")
+PYEOF
+echo "manifests: ok"
