@@ -89,7 +89,7 @@ def main() -> int:
     for p in problems:
         print(f"server.json: {p}", file=sys.stderr)
     if not problems:
-        print("server.json: valid (schema 2025-12-11, camelCase, versions, pypi/uvx/stdio, secrets, mcp-name)")
+        print("server.json: valid (schema 2025-12-11, camelCase, versions, pypi/uvx/stdio, mcp-name)")
     return 1 if problems else 0
 
 
