@@ -464,3 +464,25 @@ async def test_bad_path_in_instruction_is_refused_before_anything_happens(
     listed = await nemo.ok("list_projects")
     assert listed.data["projects"] == []
     assert turns(local_backend) == 0
+
+
+async def test_upload_after_session_loss_moves_to_a_new_project(
+    nemo: Session, clip: Path, local_backend: LocalBackend
+) -> None:
+    old = await upload(nemo, clip)
+    local_backend.lose_session(old)
+    c = await nemo.ok("upload_media", {"sources": [str(clip)]})
+    assert c.data["session_id"] != old
+    assert "gone" in c.data["message"]
+    listed = await nemo.ok("list_projects")
+    assert listed.data["current_session_id"] == c.data["session_id"]
+
+
+async def test_edit_after_session_loss_says_the_timeline_is_gone(
+    nemo: Session, clip: Path, local_backend: LocalBackend
+) -> None:
+    old = await upload(nemo, clip)
+    local_backend.lose_session(old)
+    text = await nemo.fail("edit_video", {"instruction": "add a title 'Lost' at the top"}, "session_lost")
+    assert "timeline is gone" in text
+    assert turns(local_backend) == 0
