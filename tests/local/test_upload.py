@@ -168,3 +168,32 @@ async def test_url_import_loopback_only(local_backend: LocalBackend, media: dict
         r = await client.post(url, headers=headers, json={"urls": [], "source_type": "url"})
         assert r.status_code == 400
         assert len((await state(client, headers, sid))["video_infos"]) == 2
+
+
+async def test_large_upload_does_not_grow_memory(local_backend: LocalBackend) -> None:
+    """128 MB through multipart: the server process (this process) grows by far less than the body."""
+    psutil = pytest.importorskip("psutil")
+    chunk = b"\x00" * 65536
+    count = 2048  # 128 MB
+    boundary = "rss-boundary"
+    async with httpx.AsyncClient(base_url=local_backend.url, timeout=60) as client:
+        headers, sid = await start(client)
+        local_backend.knobs.max_upload_bytes = 1024**3
+
+        async def body() -> AsyncIterator[bytes]:
+            yield (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="huge.mp4"\r\n\r\n'
+            ).encode()
+            for _ in range(count):
+                yield chunk
+            yield f"\r\n--{boundary}--\r\n".encode()
+
+        before = psutil.Process().memory_info().rss
+        r = await client.post(
+            f"/api/upload-video/nemo_agent/me/{sid}",
+            headers={**headers, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+            content=body(),
+        )
+        grown = psutil.Process().memory_info().rss - before
+    assert r.json()["code"] == 4001  # zeros are received in full, then refused by the probe
+    assert grown < 48 * 1024 * 1024, f"RSS grew by {grown / 1e6:.0f} MB"
