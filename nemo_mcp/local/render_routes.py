@@ -15,15 +15,13 @@ from nemo_mcp.local import render
 from nemo_mcp.local.draft import export_ready
 from nemo_mcp.local.envelope import ApiError, bad_request, render_ok
 from nemo_mcp.local.render import RenderJob
-from nemo_mcp.local.routes import auth, backend_of, base_url
+from nemo_mcp.local.wire import auth, backend_of, base_url, read_json
 
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 ATTRIBUTION = ("x-skill-source", "x-skill-version", "x-skill-platform")
 
 
 async def submit(request: Request) -> Response:
-    from nemo_mcp.local.backend import read_json
-
     b = backend_of(request)
     b.stats.render_submits += 1
     user = auth(request)

@@ -13,23 +13,14 @@ from starlette.routing import Route
 
 from nemo_mcp.local import draft as drafts
 from nemo_mcp.local.envelope import ApiError, bad_request, ok
+from nemo_mcp.local.render_routes import render_routes
 from nemo_mcp.local.store import Media, User, rand
+from nemo_mcp.local.turns import run_sse
 from nemo_mcp.local.upload import classify, discard, fetch_urls, receive_multipart, too_large
+from nemo_mcp.local.wire import auth, backend_of, base_url, read_json
 
 if TYPE_CHECKING:
     from nemo_mcp.local.backend import LocalBackend
-
-
-def backend_of(request: Request) -> LocalBackend:
-    return request.app.state.backend  # type: ignore[no-any-return]
-
-
-def auth(request: Request) -> User:
-    return backend_of(request).store.authenticate(request.headers.get("authorization"))
-
-
-def base_url(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
 
 
 async def anonymous_token(request: Request) -> Response:
@@ -53,8 +44,6 @@ async def anonymous_token(request: Request) -> Response:
 
 
 async def create_session(request: Request) -> Response:
-    from nemo_mcp.local.backend import read_json
-
     b = backend_of(request)
     user = auth(request)
     _check_user(user, request.path_params["user"])
@@ -75,8 +64,6 @@ def _check_user(user: User, segment: str) -> None:
 
 
 async def claim_token(request: Request) -> Response:
-    from nemo_mcp.local.backend import read_json
-
     b = backend_of(request)
     user = auth(request)
     body = await read_json(request)
@@ -107,8 +94,6 @@ async def state(request: Request) -> Response:
 
 
 async def upload(request: Request) -> Response:
-    from nemo_mcp.local.backend import read_json
-
     b = backend_of(request)
     user = auth(request)
     session = b.store.session(user, request.path_params["user"], request.path_params["sid"])
@@ -199,8 +184,6 @@ def _admin(request: Request) -> LocalBackend:
 
 
 async def admin_knobs(request: Request) -> Response:
-    from nemo_mcp.local.backend import read_json
-
     b = _admin(request)
     if request.method == "PATCH":
         try:
@@ -225,9 +208,6 @@ async def admin_reset(request: Request) -> Response:
 
 
 def routes() -> list[Route]:
-    from nemo_mcp.local.render_routes import render_routes
-    from nemo_mcp.local.turns import run_sse
-
     return [
         Route("/api/auth/anonymous-token", anonymous_token, methods=["POST"]),
         Route("/api/tasks/{user}/with-session/{app}", create_session, methods=["POST"]),

@@ -19,8 +19,8 @@ from starlette.responses import Response, StreamingResponse
 
 from nemo_mcp.local.agent import Aborted, TurnContext, plan, run_turn
 from nemo_mcp.local.envelope import CREDITS, ApiError, bad_request
-from nemo_mcp.local.routes import auth, backend_of, base_url
 from nemo_mcp.local.sse import Encoder, heartbeat
+from nemo_mcp.local.wire import auth, backend_of, base_url, read_json
 
 log = logging.getLogger("nemo_mcp.local")
 
@@ -32,8 +32,6 @@ _DROP = {"type": "drop"}
 
 
 async def run_sse(request: Request) -> Response:
-    from nemo_mcp.local.backend import read_json
-
     b = backend_of(request)
     b.stats.run_sse_posts += 1
     user = auth(request)
