@@ -184,6 +184,8 @@ def _apply(ctx: TurnContext, op: Op) -> str:
         start, end = (total - a["last"], total) if "last" in a else (a["start"], a["end"])
         if start >= total:
             raise ValueError(f"the video is only {_sec(total)} long")
+        if start <= 0 and end >= total:
+            raise ValueError(f"the video is already {_sec(total)} long, so there is nothing to cut")
         drafts.keep_range(draft, start, min(end, total))
         span = f"{_sec(max(0, start))}–{_sec(min(end, total))}"
         return f"trimmed the video to {span} ({_sec(drafts.duration_ms(draft))})"

@@ -82,3 +82,17 @@ async def test_token_ttl_knob() -> None:
         assert (await client.get("/api/credits/balance/simple", headers=headers)).json()["code"] == 0
         await asyncio.sleep(0.4)
         assert (await client.get("/api/credits/balance/simple", headers=headers)).json()["code"] == 1001
+
+
+async def test_trim_longer_than_the_video_is_a_free_no_op(
+    local_backend: LocalBackend, media: dict[str, Path]
+) -> None:
+    async with httpx.AsyncClient(base_url=local_backend.url, timeout=30) as client:
+        headers, sid = await start(client)
+        await upload(client, headers, sid, media["clip"])
+        t = await turn(client, headers, sid, "trim to the first 10 seconds")
+        assert "already 4.0s long" in t.text
+        assert (await state(client, headers, sid))["draft"]["d"] == 4000
+        assert (await client.get("/api/credits/balance/simple", headers=headers)).json()["data"][
+            "available"
+        ] == 100
