@@ -627,6 +627,15 @@ class NemoService:
             if isinstance(err, SessionLostError):
                 await self._raise_lost(rec)
             if err is not None:
+                if end.accepted:
+                    # Say what landed before the failure (the message was not re-sent).
+                    try:
+                        applied = [c.sentence for c in diff(before, await self.api.get_state(sid))]
+                    except NemoError:
+                        applied = []
+                    if applied:
+                        tag, message = self.describe(err)
+                        raise TaggedError(tag, f"{message} Applied before the error: {'; '.join(applied)}.")
                 raise err
             raise TaggedError("server_error", end.message or "The NemoVideo agent failed. Try again.")
 

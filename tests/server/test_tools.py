@@ -486,3 +486,23 @@ async def test_edit_after_session_loss_says_the_timeline_is_gone(
     text = await nemo.fail("edit_video", {"instruction": "add a title 'Lost' at the top"}, "session_lost")
     assert "timeline is gone" in text
     assert turns(local_backend) == 0
+
+
+async def test_heartbeats_keep_progress_flowing(
+    nemo: Session, clip: Path, local_backend: LocalBackend
+) -> None:
+    await upload(nemo, clip)
+    local_backend.knobs.update({"heartbeat_interval": 0.2, "agent_delay": 1.0, "heartbeat_style": "typed"})
+    c = await nemo.ok("edit_video", {"instruction": "add a title 'Beat' at the top", "wait_seconds": 20})
+    assert c.data["status"] == "done"
+    assert any("still working" in (m or "") for _, _, m in c.progress), c.progress
+
+
+async def test_error_inside_the_stream(nemo: Session, clip: Path, local_backend: LocalBackend) -> None:
+    await upload(nemo, clip)
+    local_backend.knobs.error_mid_stream = 1
+    c = await nemo.call("edit_video", {"instruction": "add a title 'Broken' at the top"})
+    assert c.error, c.text
+    assert "[agent_error]" in c.text
+    assert "Traceback" not in c.text
+    assert turns(local_backend) == 1
