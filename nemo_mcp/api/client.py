@@ -723,6 +723,18 @@ class NemoClient:
             pass
         return bytes(buf)
 
+    def _deadline_end(self, idle: bool) -> tuple[TurnEndReason, NemoError]:
+        cfg = self.config
+        if idle:
+            return "idle_timeout", NemoTimeoutError(
+                f"The agent sent only keep-alives for {_duration(cfg.sse_idle_timeout)}, so the turn was "
+                "ended. The message was not re-sent; check the timeline to see whether the work finished."
+            )
+        return "interrupted", NemoTimeoutError(
+            f"The agent turn exceeded {_duration(cfg.sse_read_timeout)} and was ended. The message was "
+            "not re-sent; check the timeline to see whether the work finished."
+        )
+
     async def _consume_stream(
         self,
         resp: httpx.Response,
@@ -738,37 +750,22 @@ class NemoClient:
         error: NemoError | None = None
         while True:
             now = anyio.current_time()
-            if now >= idle_deadline:
-                reason = "idle_timeout"
-                error = NemoTimeoutError(
-                    f"The agent sent only keep-alives for {cfg.sse_idle_timeout / 60:.0f} min, so the turn "
-                    "was ended. "
-                    "The message was not re-sent; check the timeline to see whether the work finished."
-                )
+            if now >= min(idle_deadline, hard_deadline):
+                reason, error = self._deadline_end(idle_deadline <= hard_deadline)
                 break
-            if now >= hard_deadline:
-                reason = "interrupted"
-                error = NemoTimeoutError(
-                    f"The agent turn exceeded {cfg.sse_read_timeout / 60:.0f} min and was ended. "
-                    "The message was not "
-                    "re-sent; check the timeline to see whether the work finished."
-                )
-                break
-            chunk: bytes | None = None
-            finished = False
             try:
-                with anyio.move_on_after(min(idle_deadline, hard_deadline) - now):
+                with anyio.move_on_after(min(idle_deadline, hard_deadline) - now) as scope:
                     chunk = await chunks.__anext__()
             except StopAsyncIteration:
-                finished = True
+                break
             except httpx.HTTPError as exc:
                 log.info("run_sse stream dropped: %s", type(exc).__name__)
                 reason, error = "interrupted", StreamInterruptedError()
                 break
-            if finished:
+            if scope.cancelled_caught:
+                # the read was abandoned at a deadline: the chunk iterator is unusable now, end here
+                reason, error = self._deadline_end(idle_deadline <= hard_deadline)
                 break
-            if chunk is None:
-                continue  # a deadline passed; the checks above end the turn
             try:
                 events = parser.feed(chunk)
             except MalformedResponseError as exc:
@@ -908,7 +905,7 @@ class NemoClient:
             elapsed = anyio.current_time() - start
             if elapsed >= budget:
                 raise NemoTimeoutError(
-                    f"The export {render_id} is still rendering after {budget / 60:.1f} min. "
+                    f"The export {render_id} is still rendering after {_duration(budget)}. "
                     "It may still finish: check it again later."
                 )
             await self._sleep(min(delay, max(0.0, budget - elapsed)))
@@ -1070,6 +1067,12 @@ def _prepare_target(dest: Path, raw: str, render_id: str) -> Path:
         target = target / f"{_seg(render_id, 'render id')}.mp4"
     target.parent.mkdir(parents=True, exist_ok=True)
     return target
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:g} s"
+    return f"{seconds / 60:.0f} min"
 
 
 def _short(text: str | None, limit: int = 200) -> str:

@@ -534,3 +534,57 @@ async def test_browser_link_refuses_an_api_token_in_the_url(
         )
     )
     assert await api.browser_link("t", "s") == "https://nemovideo.com/workspace/claim?ct=clm_a%2Fb"
+
+
+class Trickle(httpx.AsyncByteStream):
+    """Sends one event every `every` seconds, forever."""
+
+    def __init__(self, payload: bytes, every: float) -> None:
+        self.payload, self.every = payload, every
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        import anyio
+
+        while True:
+            yield self.payload
+            await anyio.sleep(self.every)
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [(b": keep-alive\n\n", "idle_timeout"), (sse({"text": "still talking"}), "interrupted")],
+)
+async def test_watchdog_and_overall_budget(
+    mock: respx.MockRouter, make_config: Callable[..., ApiConfig], payload: bytes, reason: str
+) -> None:
+    import anyio
+
+    mock.post("/run_sse").mock(
+        return_value=httpx.Response(
+            200, headers={"content-type": "text/event-stream"}, stream=Trickle(payload, 0.02)
+        )
+    )
+    async with NemoClient(make_config(BASE, sse_idle_timeout=0.3, sse_read_timeout=0.6)) as api:
+        with anyio.fail_after(5):
+            end = (await turn(api))[-1]
+    assert end.reason == reason
+    assert end.error_tag == "timeout"
+    assert "not re-sent" in (end.message or "")
+
+
+async def test_upload_is_resent_only_after_an_auth_refusal(
+    mock: respx.MockRouter, client: tuple[NemoClient, Sleeps], media: dict[str, Path]
+) -> None:
+    api, _ = client
+    route = mock.post("/api/upload-video/nemo_agent/me/42").mock(
+        side_effect=[
+            httpx.Response(401, json={"code": 1001, "message": "expired"}),
+            httpx.Response(200, json={"code": 0, "data": {"files": [{"filename": "clip.mp4"}]}}),
+        ]
+    )
+    await api.upload_files("42", [media["clip"]])
+    assert route.call_count == 2
+    first, second = (c.request for c in route.calls)
+    assert first.headers["content-length"] == second.headers["content-length"]
+    assert len(second.content) == int(second.headers["content-length"])  # a fresh body stream for the resend
+    assert mock.routes[0].call_count == 2  # minted, then re-minted once

@@ -181,3 +181,20 @@ async def test_client_repr_hides_the_token(tmp_path: Path) -> None:
 
 
 pytestmark = pytest.mark.anyio
+
+
+def test_attribution_prefers_the_skill_md_shipped_in_the_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nemo_mcp.api import config as config_module
+
+    (tmp_path / "SKILL.md").write_text("---\nname: wheel-skill\nversion: 9.9\n---\nbody\n")
+    monkeypatch.setattr(config_module.resources, "files", lambda package: tmp_path)
+    config_module._frontmatter_cached.cache_clear()
+    try:
+        att = read_attribution({})
+        assert (att.source, att.version) == ("wheel-skill", "9.9")
+    finally:
+        monkeypatch.undo()
+        config_module._frontmatter_cached.cache_clear()
+    assert read_attribution({}).source == "from-video-openapi"  # the repo-root SKILL.md
