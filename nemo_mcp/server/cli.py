@@ -105,6 +105,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.download_dir is not None:
         overrides["download_root"] = args.download_dir.expanduser()
     settings = ServerSettings.from_env(**overrides)
+    if args.transport == "http" and args.host not in LOOPBACK and not settings.media_dirs:
+        # Reachable from other machines: never read arbitrary local files for remote callers.
+        settings.allow_local_paths = False
+        log.warning(
+            "HTTP on %s: local file paths are refused (set NEMO_MEDIA_DIRS to allow folders)", args.host
+        )
     server = build_server(settings)
 
     if args.transport == "stdio":

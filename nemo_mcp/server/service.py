@@ -60,6 +60,7 @@ from nemo_mcp.server.paths import (
     PathRuleError,
     Source,
     check_source,
+    is_url,
     resolve_download_dir,
     safe_filename,
     unique_path,
@@ -434,6 +435,14 @@ class NemoService:
         errors: list[str] = []
         tags: list[str] = []
         for raw in sources:
+            if not self.settings.allow_local_paths and not is_url(raw.strip()):
+                errors.append(
+                    f"{Path(raw).name or raw}: local paths are disabled on this network-facing server. "
+                    "Give a public http(s) URL, or restart it with NEMO_MEDIA_DIRS set to the folders "
+                    "it may read."
+                )
+                tags.append("path_not_allowed")
+                continue
             try:
                 checked.append(
                     check_source(

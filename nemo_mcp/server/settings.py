@@ -37,6 +37,9 @@ class ServerSettings:
     # Credits at or below this are "low" (an edit costs about 50, a generation about 100).
     low_credits: float = 50.0
     max_upload_bytes: int = MAX_UPLOAD_BYTES
+    # Local paths are read from the machine the server runs on. An HTTP server reachable from other
+    # machines refuses them unless NEMO_MEDIA_DIRS names the folders it may read.
+    allow_local_paths: bool = True
     env: Mapping[str, str] | None = None
 
     @classmethod

@@ -506,3 +506,12 @@ async def test_error_inside_the_stream(nemo: Session, clip: Path, local_backend:
     assert "[agent_error]" in c.text
     assert "Traceback" not in c.text
     assert turns(local_backend) == 1
+
+
+async def test_network_facing_server_refuses_local_paths(
+    tmp_path: Path, local_backend: LocalBackend, clip: Path
+) -> None:
+    s = make_settings(tmp_path, local_backend.url, allow_local_paths=False)
+    async with Client(build_server(s)) as client:
+        text = await Session(client).fail("upload_media", {"sources": [str(clip)]}, "path_not_allowed")
+        assert "clip.mp4" in text
