@@ -118,10 +118,11 @@ def resolve_launch(
     launcher: str,
     platform: str,
     backend: str | None = None,
-    which: Which = shutil.which,
+    which: Which | None = None,
     executable: str | None = None,
 ) -> Launch:
     """The absolute command and arguments a host runs. `auto`: uvx when it is on PATH, else the script."""
+    which = which or shutil.which
     server_args = ["--backend", "local"] if backend == "local" else []
     spec = f"{PACKAGE}[local]" if backend == "local" else PACKAGE
     if launcher in ("auto", "uvx"):
