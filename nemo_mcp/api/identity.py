@@ -139,7 +139,8 @@ class IdentityStore:
         return cid
 
     def new_client_id(self) -> str:
-        """Generate a UUID client id and persist it (best effort: an unwritable folder is only logged)."""
+        """Generate a UUID client id and persist it, replacing any previous one (best effort: an unwritable
+        folder is only logged)."""
         cid = str(uuid.uuid4())
         try:
             _atomic_write(self.client_id_path, cid + "\n")
@@ -148,7 +149,29 @@ class IdentityStore:
         return cid
 
     def client_id(self) -> str:
-        return self.load_client_id() or self.new_client_id()
+        """The stored client id, or a new one created exclusively (two processes starting together agree)."""
+        existing = self.load_client_id()
+        if existing:
+            return existing
+        cid = str(uuid.uuid4())
+        try:
+            self.config_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd, tmp = tempfile.mkstemp(prefix=".client_id.", suffix=".tmp", dir=self.config_dir)
+            try:
+                os.fchmod(fd, 0o600)
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    fh.write(cid + "\n")
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.link(tmp, self.client_id_path)  # fails if another process created it meanwhile
+            finally:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+        except FileExistsError:
+            return self.load_client_id() or self.new_client_id()
+        except OSError as exc:
+            log.warning("could not save the NemoVideo client id in %s: %s", self.config_dir, exc.strerror)
+        return cid
 
     # tokens -------------------------------------------------------------------------------------
 

@@ -198,3 +198,14 @@ def test_attribution_prefers_the_skill_md_shipped_in_the_package(
         monkeypatch.undo()
         config_module._frontmatter_cached.cache_clear()
     assert read_attribution({}).source == "from-video-openapi"  # the repo-root SKILL.md
+
+
+def test_concurrent_client_id_creation_agrees(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        ids = list(pool.map(lambda _: IdentityStore(tmp_path / "nv").client_id(), range(16)))
+    assert len(set(ids)) == 1
+    assert (tmp_path / "nv" / "client_id").read_text().strip() == ids[0]
+    assert stat.S_IMODE(os.stat(tmp_path / "nv" / "client_id").st_mode) == 0o600
+    assert sorted(p.name for p in (tmp_path / "nv").iterdir()) == ["client_id"]
