@@ -590,6 +590,35 @@ class NemoClient:
         started = time.time()
         parser = TurnParser()
         state: dict[str, Any] = {"accepted": False, "reauthed": False}
+        finished = False
+        try:
+            async with contextlib.aclosing(self._turn(session_id, text, started, parser, state)) as events:
+                async for ev in events:
+                    finished = isinstance(ev, TurnEnded)
+                    yield ev
+        except Exception:
+            if finished:
+                raise
+            # a defect, not a backend condition: still end the turn exactly once, and say what to do
+            log.exception("unexpected error while streaming an agent turn")
+            err = MalformedResponseError(
+                "The agent reply could not be processed. The message was not re-sent; check the timeline "
+                "to see whether the edit was applied."
+            )
+            yield TurnEnded(
+                reason="interrupted" if state["accepted"] else "error",
+                accepted=state["accepted"],
+                error=err,
+                error_tag=err.tag,
+                message=err.message,
+                texts=list(parser.texts),
+                tools_used=list(parser.tools_used),
+                started_at=started,
+            )
+
+    async def _turn(
+        self, session_id: str, text: str, started: float, parser: TurnParser, state: dict[str, Any]
+    ) -> AsyncGenerator[TurnEvent, None]:
 
         def end(reason: TurnEndReason, error: NemoError | None = None) -> TurnEnded:
             if error is not None:

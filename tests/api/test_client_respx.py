@@ -588,3 +588,26 @@ async def test_upload_is_resent_only_after_an_auth_refusal(
     assert first.headers["content-length"] == second.headers["content-length"]
     assert len(second.content) == int(second.headers["content-length"])  # a fresh body stream for the resend
     assert mock.routes[0].call_count == 2  # minted, then re-minted once
+
+
+async def test_a_defect_still_ends_the_turn_exactly_once(
+    mock: respx.MockRouter, client: tuple[NemoClient, Sleeps], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nemo_mcp.api.sse import TurnParser
+
+    api, _ = client
+    mock.post("/run_sse").mock(
+        return_value=httpx.Response(
+            200, content=sse({"text": "x"}), headers={"content-type": "text/event-stream"}
+        )
+    )
+
+    def boom(self: TurnParser, chunk: bytes) -> list[Any]:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(TurnParser, "feed", boom)
+    events = await turn(api)
+    assert len(events) == 1
+    assert isinstance(events[0], TurnEnded)
+    assert events[0].reason == "interrupted"
+    assert events[0].error_tag == "bad_response"
