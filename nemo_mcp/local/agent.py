@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import hashlib
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -19,8 +20,8 @@ from typing import Any
 from nemo_mcp.local import draft as drafts
 from nemo_mcp.local.intents import EDIT_KINDS, INFO_KINDS, Op, parse
 from nemo_mcp.local.knobs import Knobs
-from nemo_mcp.local.media import filter_quote, font_file, run_ffmpeg, scene_changes
-from nemo_mcp.local.store import Session
+from nemo_mcp.local.media import filter_quote, font_file, probe, run_ffmpeg, scene_changes
+from nemo_mcp.local.store import Media, Session
 
 Emit = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -383,13 +384,31 @@ async def _generate_two_stage(ctx: TurnContext, prompt: str) -> None:
     if code != 0:
         raise RuntimeError(f"generation failed: {err[-200:]}")
     url = f"{ctx.base_url}/cdn/generated/{session.session_id}/{name}"
-    item = {"filename": name, "file_type": "video", "cdn_url": url, "duration": 5.0, "prompt": prompt}
-    session.state["generated_media"].append(item)
+    facts = await probe(folder / name)
+    if facts is None:
+        raise RuntimeError("generated clip is unreadable")
+    entry = {
+        "filename": name,
+        "file_type": "video",
+        "cdn_url": url,
+        "duration": facts.duration,
+        "width": facts.width,
+        "height": facts.height,
+        "fps": facts.fps,
+        "has_audio": facts.has_audio,
+        "size": (folder / name).stat().st_size,
+        "hash": hashlib.sha256((folder / name).read_bytes()).hexdigest(),
+    }
+    session.state["generated_media"].append({**entry, "prompt": prompt})
+    session.state["video_infos"].append(entry)  # generated assets count as project media too (§3.1)
+    session.media[url] = Media(entry, folder / name, facts)
     drafts.append_clip(draft, src=url, name=f"Generated: {prompt[:40]}", kind="video", duration_ms=5000)
     _sync_canvas(session)
     ctx.generated = True
     response = {"status": "success", "video_url": url, "duration": 5.0}
-    await _result(ctx, call_id, "generate_video_with_seedance", response, ("draft", "generated_media"))
+    await _result(
+        ctx, call_id, "generate_video_with_seedance", response, ("draft", "generated_media", "video_infos")
+    )
     await _text(ctx, "Your video is ready! Preview it in the timeline. I'm adding music and a title next.")
     # Stage 2: the backend's own post-production.
     call_id = await _tool(

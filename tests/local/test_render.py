@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,15 @@ async def test_cancel_kills_the_render(local_backend: LocalBackend, media: dict[
         with anyio.fail_after(10):
             while job.proc is None:
                 await asyncio.sleep(0.05)
+        began = time.monotonic()  # FFmpeg runs as a subprocess: the loop keeps answering meanwhile
+        assert (await client.get("/api/credits/balance/simple", headers=headers)).json()["code"] == 0
+        assert time.monotonic() - began < 0.5
+        assert (await client.get("/api/render/proxy/lambda/render_c", headers=headers)).json()["data"][
+            "status"
+        ] in (
+            "pending",
+            "processing",
+        )
         r = await client.post("/api/render/proxy/lambda/render_c/cancel", headers=headers)
         assert r.json() == {"success": True, "data": {"id": "render_c", "status": "cancelled"}}
         assert (await wait_render(client, headers, "render_c", limit=5))["status"] == "cancelled"

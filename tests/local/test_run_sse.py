@@ -257,6 +257,8 @@ async def test_simulated_two_stage_generation(media: dict[str, Path], tmp_path: 
         assert [tr["tt"] for tr in st["draft"]["t"]] == [0, 1, 7]
         assert st["draft"]["d"] == 5000
         assert st["generated_media"][0]["prompt"] == "a city timelapse"
+        assert st["video_infos"][0]["duration"] == pytest.approx(5.0, abs=0.1)
+        assert "5.00s" in (await turn(client, headers, sid, "extract metadata")).text
         assert (await credits(client, headers))["available"] == 0
         r = await client.get(st["generated_media"][0]["cdn_url"])
         assert r.status_code == 200
@@ -289,3 +291,24 @@ async def test_drop_before_any_event_and_client_disconnect(media: dict[str, Path
                 await asyncio.sleep(0.05)
         st = await state(client, headers, sid)
         assert st["draft"]["m"]["width"] == st["draft"]["m"]["height"] == 1080  # the first turn applied too
+
+
+async def test_events_arrive_while_the_turn_runs(media: dict[str, Path]) -> None:
+    """A real stream: the tool call shows up before the (slow) tool finishes, not all at the end."""
+    knobs = Knobs(agent_delay=0.8, silent_fraction=0, heartbeat_style="none")
+    async with (
+        run_local_backend(knobs) as backend,
+        httpx.AsyncClient(base_url=backend.url, timeout=30) as client,
+    ):
+        headers, sid = await _ready(client, media["clip"])
+        body = {"app_name": "nemo_agent", "session_id": sid, "new_message": {"parts": [{"text": "2x speed"}]}}
+        arrivals = []
+        began = asyncio.get_running_loop().time()
+        with anyio.fail_after(10):
+            async with client.stream("POST", "/run_sse", headers=headers, json=body) as resp:
+                async for line in resp.aiter_lines():
+                    if line.startswith("data:"):
+                        arrivals.append(asyncio.get_running_loop().time() - began)
+        assert len(arrivals) == 3
+        assert arrivals[0] < 0.5  # the call event comes at once
+        assert arrivals[1] > 0.7  # the result after the tool's 0.8 s
