@@ -129,6 +129,10 @@ def detect_platform(env: dict[str, str] | None = None, install_path: Path | None
     return "unknown"
 
 
+def _header_value_ok(value: str) -> bool:
+    return value.isascii() and value.isprintable() and " " not in value and len(value) <= 4096
+
+
 def _header_safe(value: str, limit: int = 100) -> str:
     cleaned = "".join(ch for ch in value if 0x20 <= ord(ch) < 0x7F).strip()
     return cleaned[:limit] or "unknown"
@@ -219,9 +223,16 @@ class ApiConfig:
         object.__setattr__(self, "config_dir", Path(self.config_dir).expanduser())
         if self.token is not None:
             tok = self.token.strip()
+            if tok and not _header_value_ok(tok):
+                raise ConfigError(
+                    "NEMO_TOKEN contains spaces or non-ASCII characters. Copy the token again from "
+                    "nemovideo.com (Settings -> API Tokens), or unset it to use a free anonymous token."
+                )
             object.__setattr__(self, "token", tok or None)
         if self.client_id is not None:
             cid = self.client_id.strip()
+            if cid and not _header_value_ok(cid):
+                raise ConfigError("NEMO_CLIENT_ID must be plain ASCII without spaces, e.g. a UUID.")
             object.__setattr__(self, "client_id", cid[:64] or None)
 
     @classmethod

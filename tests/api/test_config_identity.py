@@ -209,3 +209,13 @@ def test_concurrent_client_id_creation_agrees(tmp_path: Path) -> None:
     assert (tmp_path / "nv" / "client_id").read_text().strip() == ids[0]
     assert stat.S_IMODE(os.stat(tmp_path / "nv" / "client_id").st_mode) == 0o600
     assert sorted(p.name for p in (tmp_path / "nv").iterdir()) == ["client_id"]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("NEMO_TOKEN", "nmv_usr_ab cd"), ("NEMO_TOKEN", "nmv_usr_é"), ("NEMO_CLIENT_ID", "id ✓")],
+)
+def test_unusable_header_values_are_config_errors(key: str, value: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        ApiConfig.from_env(env={key: value})
+    assert value not in str(info.value)
