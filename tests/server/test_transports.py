@@ -161,3 +161,31 @@ async def test_stdio_stdout_carries_only_mcp_messages(tmp_path: Path) -> None:
         assert msg.get("jsonrpc") == "2.0"
     result = next(json.loads(ln) for ln in lines if json.loads(ln).get("id") == 2)
     assert result["result"]["structuredContent"]["available"] > 0
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_http_progress_notifications_reach_the_client(
+    http_url: str, mode: str, tmp_path: Path, local_backend: LocalBackend
+) -> None:
+    from tests.media import make_video
+
+    clip = make_video(tmp_path / "media" / "http.mp4", seconds=2)
+    seen: list[str] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append(message or "")
+
+    local_backend.knobs.agent_delay = 0.5
+    with anyio.fail_after(60):
+        async with Client(f"{http_url}/mcp", mode=mode) as client:  # type: ignore[arg-type]
+            up = await client.call_tool(
+                "upload_media", {"sources": [str(clip)]}, progress_callback=on_progress
+            )
+            assert not up.is_error, _text(up)
+            res = await client.call_tool(
+                "edit_video",
+                {"instruction": "add a title 'Over HTTP' at the top"},
+                progress_callback=on_progress,
+            )
+            assert not res.is_error, _text(res)
+    assert seen, "no progress notifications over Streamable HTTP"
