@@ -10,10 +10,10 @@ import sys
 from collections.abc import Callable, Sequence
 
 USAGE = """\
-usage: nemo-mcp [--transport stdio|http] [--backend cloud|local] [...]   run the MCP server (default: stdio)
-       nemo-mcp local-backend [--host H] [--port N] [...]                run the embedded NemoVideo-compatible backend
-       nemo-mcp demo [...]                                               the quick-edit workflow end to end, offline
-       nemo-mcp install --client claude|cursor|vscode|claude-code        write or print a host's config entry
+usage: nemo-mcp [--transport stdio|http] [--backend cloud|local] [...]  run the MCP server (default: stdio)
+       nemo-mcp local-backend [--host H] [--port N] [...]   run the embedded NemoVideo-compatible backend
+       nemo-mcp demo [...]                                  the quick-edit workflow end to end, offline
+       nemo-mcp install --client claude|cursor|vscode|claude-code   write or print a host's config entry
 
 Run `nemo-mcp <command> --help` for the options of each command.
 """
