@@ -45,16 +45,14 @@ async def test_anonymous_token_shape_and_limits(local_backend: LocalBackend) -> 
         assert r2.json()["data"]["token"] != data["token"]
 
 
-async def test_per_ip_cap() -> None:
-    async with (
-        run_local_backend(Knobs(ip_token_cap=2)) as backend,
-        httpx.AsyncClient(base_url=backend.url) as client,
-    ):
-        codes = [
-            (await client.post("/api/auth/anonymous-token", headers={"X-Client-Id": f"c{i}"})).status_code
-            for i in range(3)
+async def test_per_ip_cap_and_initial_credits() -> None:
+    knobs = Knobs(ip_token_cap=2, initial_credits=7)
+    async with run_local_backend(knobs) as backend, httpx.AsyncClient(base_url=backend.url) as client:
+        answers = [
+            await client.post("/api/auth/anonymous-token", headers={"X-Client-Id": f"c{i}"}) for i in range(3)
         ]
-        assert codes == [200, 200, 429]
+        assert [r.status_code for r in answers] == [200, 200, 429]
+        assert answers[0].json()["data"]["credits"] == 7
 
 
 async def test_sessions_claim_credits_state(local_backend: LocalBackend) -> None:
