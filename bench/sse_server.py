@@ -21,7 +21,25 @@ CHUNK = 64 * 1024
 
 def build_stream(events: int, seed: int = 7) -> bytes:
     rng = random.Random(seed)
-    words = "trim the clip add a title at the top lower music volume fade out cut silence export".split()
+    words = [
+        "trim",
+        "the",
+        "clip",
+        "add",
+        "a",
+        "title",
+        "at",
+        "the",
+        "top",
+        "lower",
+        "music",
+        "volume",
+        "fade",
+        "out",
+        "cut",
+        "silence",
+        "export",
+    ]
     out: list[bytes] = []
     for i in range(events):
         kind = i % 4
