@@ -1,7 +1,9 @@
 """`nemo-mcp [serve]`: run the MCP server over stdio (default) or Streamable HTTP.
 
 stdio: nothing but MCP goes to stdout; every log line goes to stderr.
-HTTP: Streamable HTTP at /mcp (both protocol eras), DNS-rebinding protection on, GET /health.
+HTTP: Streamable HTTP at /mcp (both protocol eras), DNS-rebinding protection on, GET /health; loopback
+by default, a non-loopback bind needs --allow-remote plus NEMO_MCP_AUTH_TOKEN or --no-auth (see
+http_security.py for auth, rate limit and body limit).
 """
 
 from __future__ import annotations
@@ -10,15 +12,23 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from nemo_mcp import __version__
+from nemo_mcp.server.http_security import (
+    DEFAULT_MAX_BODY,
+    DEFAULT_RATE_LIMIT,
+    LOOPBACK,
+    HttpConfigError,
+    HttpOptions,
+    harden,
+    parse_rate_limit,
+    transport_security,
+)
 
 log = logging.getLogger("nemo_mcp")
-
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,6 +60,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="extra Origin values accepted over HTTP (repeatable)",
     )
     p.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="confirm a non-loopback --host (then NEMO_MCP_AUTH_TOKEN or --no-auth is required)",
+    )
+    p.add_argument(
+        "--no-auth",
+        action="store_true",
+        help="serve a non-loopback HTTP bind without a bearer token (only behind an authenticating proxy)",
+    )
+    p.add_argument(
+        "--rate-limit",
+        default=DEFAULT_RATE_LIMIT,
+        metavar="N/UNIT",
+        help=f"tool calls per HTTP client, e.g. 120/min, 5/s; 'off' disables (default {DEFAULT_RATE_LIMIT})",
+    )
+    p.add_argument(
+        "--max-body",
+        type=int,
+        default=DEFAULT_MAX_BODY,
+        metavar="BYTES",
+        help=f"largest HTTP request body; bigger ones get 413 (default {DEFAULT_MAX_BODY})",
+    )
+    p.add_argument(
         "--download-dir", type=Path, default=None, help="confine downloads here (NEMO_DOWNLOAD_DIR)"
     )
     p.add_argument(
@@ -67,32 +100,66 @@ def setup_logging(level: str) -> None:
     root.setLevel(getattr(logging, level.upper(), logging.WARNING))
 
 
-def http_security(host: str, port: int, hosts: list[str], origins: list[str]) -> object:
-    from mcp.server.transport_security import TransportSecuritySettings
+def http_options(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> HttpOptions:
+    """HTTP hardening options from the parsed CLI and the environment (NEMO_MCP_AUTH_TOKEN)."""
+    e = os.environ if env is None else env
+    token = e.get("NEMO_MCP_AUTH_TOKEN")
+    opts = HttpOptions(
+        host=args.host,
+        port=args.port,
+        allow_remote=args.allow_remote,
+        auth_token=token if token is None else token.strip(),
+        no_auth=args.no_auth,
+        allowed_hosts=list(args.allowed_host),
+        allowed_origins=list(args.allowed_origin),
+        rate_limit=parse_rate_limit(args.rate_limit),
+        max_body=args.max_body,
+    )
+    opts.validate()
+    return opts
 
-    allowed_hosts = [f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}", *hosts]
-    if host not in LOOPBACK and host not in ("0.0.0.0", "::"):  # noqa: S104
-        allowed_hosts += [host, f"{host}:{port}"]
-    allowed_origins = [f"http://{h}" for h in allowed_hosts] + list(origins)
-    return TransportSecuritySettings(
-        enable_dns_rebinding_protection=True, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins
+
+def http_security(host: str, port: int, hosts: list[str], origins: list[str]) -> object:
+    """DNS-rebinding settings for a bind address and extra hosted names (see `transport_security`)."""
+    return transport_security(
+        HttpOptions(host=host, port=port, allowed_hosts=list(hosts), allowed_origins=list(origins))
     )
 
 
-def build_http_app(server: object, host: str, port: int, hosts: list[str], origins: list[str]) -> object:
+def build_http_app(
+    server: object,
+    host: str | HttpOptions,
+    port: int = 8000,
+    hosts: list[str] | None = None,
+    origins: list[str] | None = None,
+) -> Any:
+    """The Streamable HTTP app with DNS-rebinding protection, body limit, auth and rate limit."""
     from mcp.server import MCPServer
 
     assert isinstance(server, MCPServer)
-    return server.streamable_http_app(
+    if isinstance(host, HttpOptions):
+        opts = host
+    else:
+        opts = HttpOptions(host=host, port=port, allowed_hosts=hosts or [], allowed_origins=origins or [])
+    app = server.streamable_http_app(
         streamable_http_path="/mcp",
-        transport_security=http_security(host, port, hosts, origins),  # type: ignore[arg-type]
-        host=host,
+        transport_security=transport_security(opts),
+        host=opts.host,
+        max_request_body_size=opts.max_body,
     )
+    return harden(app, opts)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(list(argv) if argv is not None else None)
+    parser = build_parser()
+    args = parser.parse_args(list(argv) if argv is not None else None)
     setup_logging(args.log_level)
+    opts: HttpOptions | None = None
+    if args.transport == "http":
+        try:
+            opts = http_options(args)
+        except HttpConfigError as exc:
+            parser.error(str(exc))
 
     from nemo_mcp.server.app import build_server
     from nemo_mcp.server.settings import ServerSettings
@@ -120,7 +187,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     import uvicorn
 
-    app = build_http_app(server, args.host, args.port, args.allowed_host, args.allowed_origin)
-    sys.stderr.write(f"nemo-mcp {__version__}: Streamable HTTP on http://{args.host}:{args.port}/mcp\n")
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level.lower())  # type: ignore[arg-type]
+    assert opts is not None
+    app = build_http_app(server, opts)
+    auth = "bearer token" if opts.auth_token else "no auth"
+    limit = opts.rate_limit or "off"
+    sys.stderr.write(
+        f"nemo-mcp {__version__}: Streamable HTTP on http://{args.host}:{args.port}/mcp "
+        f"({auth}, rate limit {limit})\n"
+    )
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level.lower())
     return 0
