@@ -64,150 +64,151 @@ def _atempo(speed: float) -> str:
     return ",".join(steps)
 
 
+class _Graph:
+    """Accumulates FFmpeg inputs and filter chains for one render."""
+
+    def __init__(self, width: int, height: int, fps: int) -> None:
+        self.width, self.height, self.fps = width, height, fps
+        self.inputs: list[str] = []
+        self.chains: list[str] = []
+        self.pieces: list[str] = []  # "[vK][aK]" pairs for the final concat
+        self.probes: dict[Path, Probe | None] = {}
+        self.fit = (
+            f"scale={width}:{height}:force_original_aspect_ratio=decrease,"
+            f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps={fps},format=yuv420p"
+        )
+
+    def add_input(self, *args: str) -> int:
+        index = self.inputs.count("-i")
+        self.inputs.extend(args)
+        return index
+
+    def silence(self, k: int, seconds: float) -> None:
+        self.chains.append(f"anullsrc=r=48000:cl=stereo,atrim=duration={seconds:.3f}[a{k}]")
+
+    def blank(self, seconds: float) -> None:
+        k = len(self.pieces)
+        size = f"{self.width}x{self.height}"
+        self.chains.append(f"color=c=black:s={size}:r={self.fps}:d={seconds:.3f},format=yuv420p[v{k}]")
+        self.silence(k, seconds)
+        self.pieces.append(f"[v{k}][a{k}]")
+
+    async def clip(self, seg: dict[str, Any], path: Path) -> None:
+        """One main-track segment: a still for images, else a trimmed, re-timed, re-scaled video."""
+        if path not in self.probes:
+            self.probes[path] = await probe(path)
+        info = self.probes[path]
+        if info is None or not info.has_video:
+            raise RenderError(f"{seg.get('n') or path.name} has no video stream")
+        k, seconds = len(self.pieces), int(seg.get("d", 0)) / 1000
+        exact = f"trim=duration={seconds:.3f},setpts=PTS-STARTPTS"
+        if seg.get("m", {}).get("kind") == "image" or info.duration == 0.0:
+            i = self.add_input(
+                "-loop", "1", "-framerate", str(self.fps), "-t", f"{seconds:.3f}", "-i", str(path)
+            )
+            self.chains.append(f"[{i}:v]{self.fit},{exact}[v{k}]")
+            self.silence(k, seconds)
+        else:
+            speed = max(0.25, min(4.0, float(seg.get("sp", 1.0) or 1.0)))
+            start = f"{int(seg.get('ss', 0)) / 1000:.3f}"
+            i = self.add_input("-ss", start, "-t", f"{seconds * speed:.3f}", "-i", str(path))
+            # tpad clones the last frame if the source runs short, so every piece is exactly `seconds` long
+            pad = f"tpad=stop_mode=clone:stop_duration={seconds:.3f}"
+            self.chains.append(f"[{i}:v]setpts=(PTS-STARTPTS)/{speed:.6f},{self.fit},{pad},{exact}[v{k}]")
+            volume = _volume(seg)
+            if info.has_audio and volume > 0:
+                self.chains.append(
+                    f"[{i}:a]asetpts=PTS-STARTPTS,{_atempo(speed)},volume={volume / 100:.3f},{_AFMT},"
+                    f"apad,atrim=duration={seconds:.3f}[a{k}]"
+                )
+            else:
+                self.silence(k, seconds)
+        self.pieces.append(f"[v{k}][a{k}]")
+
+    def titles(self, texts: list[dict[str, Any]], work: Path) -> list[str]:
+        font = font_file()
+        if texts and font is None:
+            log.warning("skipping %d title(s): no font file for drawtext", len(texts))
+            return []
+        draws = []
+        for n, seg in enumerate(texts):
+            text = str(seg.get("txt") or seg.get("text") or "")
+            if not text or font is None:
+                continue
+            textfile = work / f"title_{n}.txt"
+            textfile.write_text(text, encoding="utf-8")  # a file: no escaping of the user's text needed
+            meta = seg.get("m", {}) or {}
+            size = max(8, round(float(meta.get("size", 64)) * self.height / 1080))
+            y = _POS_Y.get(str(meta.get("pos", "center")), _POS_Y["center"])
+            a, b = int(seg.get("s", 0)) / 1000, (int(seg.get("s", 0)) + int(seg.get("d", 0))) / 1000
+            color = re.sub(r"[^A-Za-z0-9#@.]", "", str(meta.get("color", "white"))) or "white"
+            draws.append(
+                f"drawtext=fontfile={filter_quote(font)}:textfile={filter_quote(textfile)}:expansion=none:"
+                f"fontsize={size}:fontcolor={color}:borderw=2:bordercolor=black:x=(w-text_w)/2:y={y}:"
+                f"enable='between(t,{a:.3f},{b:.3f})'"
+            )
+        return draws
+
+    def music(self, seg: dict[str, Any], path: Path, label: str) -> None:
+        """A BGM segment, looped from its in-point, delayed to its start, at its volume."""
+        i = self.add_input(
+            "-stream_loop", "-1", "-ss", f"{int(seg.get('ss', 0)) / 1000:.3f}", "-i", str(path)
+        )
+        delay = int(seg.get("s", 0))
+        self.chains.append(
+            f"[{i}:a]atrim=duration={int(seg['d']) / 1000:.3f},asetpts=PTS-STARTPTS,"
+            f"volume={_volume(seg) / 100:.3f},{_AFMT},adelay={delay}|{delay}[{label}]"
+        )
+
+
+def _volume(seg: dict[str, Any]) -> int:
+    return max(0, int(seg["v"] if seg.get("v") is not None else 100))
+
+
+def _segments(draft: dict[str, Any], tt: int) -> list[dict[str, Any]]:
+    return [s for t in draft["t"] if t.get("tt") == tt for s in t.get("sg", [])]
+
+
 async def build_command(
     draft: dict[str, Any], resolve: Resolve, work: Path, out: Path
 ) -> tuple[list[str], float]:
     """FFmpeg arguments that render `draft` to `out`, and the output duration in seconds."""
     width, height = _canvas(draft)
-    fps = max(1, min(60, int(draft.get("m", {}).get("fps") or 30)))
+    graph = _Graph(width, height, max(1, min(60, int(draft.get("m", {}).get("fps") or 30))))
     main = sorted(drafts.segments(draft, drafts.VIDEO), key=lambda s: int(s.get("s", 0)))
-    total_ms = max(
-        [int(s.get("s", 0)) + int(s.get("d", 0)) for t in draft["t"] for s in t.get("sg", [])] + [0]
-    )
-    if main:
-        total_ms = int(main[-1].get("s", 0)) + int(main[-1].get("d", 0))
+    everything = main or [s for t in draft["t"] for s in t.get("sg", [])]  # the main track sets the length
+    total_ms = max([int(s.get("s", 0)) + int(s.get("d", 0)) for s in everything] or [0])
     if total_ms <= 0:
         raise RenderError("the draft has no duration")
-    inputs: list[str] = []
-    chains: list[str] = []
-    pieces: list[str] = []
-    probes: dict[Path, Probe | None] = {}
-    fit = (
-        f"scale={width}:{height}:force_original_aspect_ratio=decrease,"
-        f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps={fps},format=yuv420p"
-    )
-
-    def blank(seconds: float) -> None:
-        k = len(pieces)
-        chains.append(f"color=c=black:s={width}x{height}:r={fps}:d={seconds:.3f},format=yuv420p[v{k}]")
-        chains.append(f"anullsrc=r=48000:cl=stereo,atrim=duration={seconds:.3f}[a{k}]")
-        pieces.append(f"[v{k}][a{k}]")
-
     cursor = 0
     for seg in main:
         start, dur = int(seg.get("s", 0)), int(seg.get("d", 0))
         if dur <= 0:
             continue
         if start > cursor:
-            blank((start - cursor) / 1000)
+            graph.blank((start - cursor) / 1000)  # gaps render black and silent
         cursor = start + dur
-        path = _source(seg, resolve)
-        if path not in probes:
-            probes[path] = await probe(path)
-        info = probes[path]
-        if info is None or not info.has_video:
-            raise RenderError(f"{seg.get('n') or path.name} has no video stream")
-        seconds = dur / 1000
-        k, i = len(pieces), _count_inputs(inputs)
-        still = seg.get("m", {}).get("kind") == "image" or info.duration == 0.0
-        if still:
-            inputs += ["-loop", "1", "-framerate", str(fps), "-t", f"{seconds:.3f}", "-i", str(path)]
-            chains.append(f"[{i}:v]{fit},trim=duration={seconds:.3f},setpts=PTS-STARTPTS[v{k}]")
-            chains.append(f"anullsrc=r=48000:cl=stereo,atrim=duration={seconds:.3f}[a{k}]")
-        else:
-            speed = max(0.25, min(4.0, float(seg.get("sp", 1.0) or 1.0)))
-            inputs += [
-                "-ss",
-                f"{int(seg.get('ss', 0)) / 1000:.3f}",
-                "-t",
-                f"{seconds * speed:.3f}",
-                "-i",
-                str(path),
-            ]
-            chains.append(
-                f"[{i}:v]setpts=(PTS-STARTPTS)/{speed:.6f},{fit},"
-                f"tpad=stop_mode=clone:stop_duration={seconds:.3f},trim=duration={seconds:.3f},setpts=PTS-STARTPTS[v{k}]"
-            )
-            volume = max(0, int(seg.get("v", 100) if seg.get("v") is not None else 100))
-            if info.has_audio and volume > 0:
-                chains.append(
-                    f"[{i}:a]asetpts=PTS-STARTPTS,{_atempo(speed)},volume={volume / 100:.3f},{_AFMT},"
-                    f"apad,atrim=duration={seconds:.3f}[a{k}]"
-                )
-            else:
-                chains.append(f"anullsrc=r=48000:cl=stereo,atrim=duration={seconds:.3f}[a{k}]")
-        pieces.append(f"[v{k}][a{k}]")
-    if not pieces or cursor < total_ms:
-        blank((total_ms - cursor) / 1000)
-    chains.append(f"{''.join(pieces)}concat=n={len(pieces)}:v=1:a=1[vcat][acat]")
-    video = "vcat"
-    texts = [s for t in draft["t"] if t.get("tt") == drafts.TEXT for s in t.get("sg", [])]
-    font = font_file() if texts else None
-    if texts and font is None:
-        log.warning("skipping %d title(s): no font file for drawtext", len(texts))
-    draws = []
-    for n, seg in enumerate(texts if font is not None else []):
-        assert font is not None
-        text = str(seg.get("txt") or seg.get("text") or "")
-        if not text:
-            continue
-        textfile = work / f"title_{n}.txt"
-        textfile.write_text(text, encoding="utf-8")
-        meta = seg.get("m", {}) or {}
-        size = max(8, round(float(meta.get("size", 64)) * height / 1080))
-        y = _POS_Y.get(str(meta.get("pos", "center")), _POS_Y["center"])
-        a, b = int(seg.get("s", 0)) / 1000, (int(seg.get("s", 0)) + int(seg.get("d", 0))) / 1000
-        color = re.sub(r"[^A-Za-z0-9#@.]", "", str(meta.get("color", "white"))) or "white"
-        draws.append(
-            f"drawtext=fontfile={filter_quote(font)}:textfile={filter_quote(textfile)}:expansion=none:fontsize={size}:fontcolor={color}:"
-            f"borderw=2:bordercolor=black:x=(w-text_w)/2:y={y}:enable='between(t,{a:.3f},{b:.3f})'"
-        )
-    if draws:
-        chains.append(f"[vcat]{','.join(draws)}[vtxt]")
+        await graph.clip(seg, _source(seg, resolve))
+    if not graph.pieces or cursor < total_ms:
+        graph.blank((total_ms - cursor) / 1000)
+    graph.chains.append(f"{''.join(graph.pieces)}concat=n={len(graph.pieces)}:v=1:a=1[vcat][acat]")
+    video, audio = "vcat", "acat"
+    if draws := graph.titles(_segments(draft, drafts.TEXT), work):
+        graph.chains.append(f"[vcat]{','.join(draws)}[vtxt]")
         video = "vtxt"
-    audio = "acat"
-    bgms = [s for t in draft["t"] if t.get("tt") == drafts.AUDIO for s in t.get("sg", [])]
     mixed: list[str] = []
-    for seg in bgms:
-        volume = int(seg.get("v", 100) if seg.get("v") is not None else 100)
-        if volume <= 0 or int(seg.get("d", 0)) <= 0:
-            continue
-        i = _count_inputs(inputs)
-        inputs += [
-            "-stream_loop",
-            "-1",
-            "-ss",
-            f"{int(seg.get('ss', 0)) / 1000:.3f}",
-            "-i",
-            str(_source(seg, resolve)),
-        ]
-        delay = int(seg.get("s", 0))
-        chains.append(
-            f"[{i}:a]atrim=duration={int(seg['d']) / 1000:.3f},asetpts=PTS-STARTPTS,"
-            f"volume={volume / 100:.3f},{_AFMT},"
-            f"adelay={delay}|{delay}[bgm{len(mixed)}]"
-        )
-        mixed.append(f"[bgm{len(mixed)}]")
+    for seg in _segments(draft, drafts.AUDIO):
+        if _volume(seg) > 0 and int(seg.get("d", 0)) > 0:
+            graph.music(seg, _source(seg, resolve), f"bgm{len(mixed)}")
+            mixed.append(f"[bgm{len(mixed)}]")
     if mixed:
-        chains.append(f"[acat]{''.join(mixed)}amix=inputs={1 + len(mixed)}:duration=first:normalize=0[amix]")
+        graph.chains.append(
+            f"[acat]{''.join(mixed)}amix=inputs={1 + len(mixed)}:duration=first:normalize=0[amix]"
+        )
         audio = "amix"
     seconds = total_ms / 1000
-    args = [
-        *inputs,
-        "-filter_complex",
-        ";".join(chains),
-        "-map",
-        f"[{video}]",
-        "-map",
-        f"[{audio}]",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "veryfast",
-        "-crf",
-        "23",
-        "-pix_fmt",
-        "yuv420p",
+    encode = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p"]
+    encode += [
         "-c:a",
         "aac",
         "-b:a",
@@ -218,16 +219,17 @@ async def build_command(
         f"{seconds:.3f}",
         "-movflags",
         "+faststart",
-        "-progress",
-        "pipe:1",
-        "-nostats",
-        str(out),
     ]
-    return args, seconds
-
-
-def _count_inputs(inputs: list[str]) -> int:
-    return inputs.count("-i")
+    args = [
+        *graph.inputs,
+        "-filter_complex",
+        ";".join(graph.chains),
+        "-map",
+        f"[{video}]",
+        "-map",
+        f"[{audio}]",
+    ]
+    return [*args, *encode, "-progress", "pipe:1", "-nostats", str(out)], seconds
 
 
 def _canvas(draft: dict[str, Any]) -> tuple[int, int]:

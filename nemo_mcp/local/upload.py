@@ -107,15 +107,15 @@ class _Sink:
         self._current.size += len(chunk)
         if self._current.size > self.cap:
             self.error = too_large(self._current.name, self.cap)
-            self._close()
+            self.close()
             return
         self._current.sha.update(chunk)
         self._handle.write(chunk)
 
     def _end(self) -> None:
-        self._close()
+        self.close()
 
-    def _close(self) -> None:
+    def close(self) -> None:
         if self._handle is not None:
             self._handle.close()
         self._handle, self._current = None, None
@@ -158,10 +158,10 @@ async def receive_multipart(
     except ApiError:
         raise
     except Exception as exc:
-        sink._close()
+        sink.close()
         discard(sink.files)
         raise bad_request(f"malformed multipart body: {exc}") from None
-    sink._close()
+    sink.close()
     if sink.error:
         discard(sink.files)
         raise sink.error
