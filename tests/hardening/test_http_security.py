@@ -1,0 +1,267 @@
+"""HTTP transport hardening on a real uvicorn loopback port: remote-bind rules, bearer auth, DNS rebinding
+allowlist, per-client tool-call rate limit, request size limit.
+
+Tests bind 127.0.0.1 only; the network-facing code paths are exercised by passing the options a
+`--host 0.0.0.0 --allow-remote` server would get (auth token, hosted names) to a loopback server.
+"""
+
+from __future__ import annotations
+
+import hmac
+import socket
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+import uvicorn
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+
+from nemo_mcp.local import LocalBackend
+from nemo_mcp.server import http_security
+from nemo_mcp.server.app import build_server
+from nemo_mcp.server.cli import build_http_app, build_parser, http_options, main
+from nemo_mcp.server.http_security import (
+    HttpConfigError,
+    HttpOptions,
+    RateLimit,
+    TokenBuckets,
+    parse_rate_limit,
+)
+from tests.server.conftest import make_settings
+
+pytestmark = pytest.mark.anyio
+
+TOKEN = "mcp-test-bearer-7f3a9c"
+HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+LIST = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+
+
+def _call(i: int, name: str = "list_projects") -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": i, "method": "tools/call", "params": {"name": name, "arguments": {}}}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def serve(tmp_path: Path, local_backend: LocalBackend) -> Callable[..., Any]:
+    @asynccontextmanager
+    async def run(**kw: Any) -> AsyncIterator[str]:
+        port = _free_port()
+        opts = HttpOptions(host="127.0.0.1", port=port, **kw)
+        opts.validate()
+        app = build_http_app(build_server(make_settings(tmp_path, local_backend.url)), opts)
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        uv = uvicorn.Server(config)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(uv.serve)
+            with anyio.fail_after(10):
+                while not uv.started:
+                    await anyio.sleep(0.02)
+            try:
+                yield f"http://127.0.0.1:{port}"
+            finally:
+                uv.should_exit = True
+
+    return run
+
+
+# --- bind rules -----------------------------------------------------------------------------------------
+
+
+def _opts(*argv: str, env: dict[str, str] | None = None) -> HttpOptions:
+    return http_options(build_parser().parse_args(["--transport", "http", *argv]), env or {})
+
+
+def test_http_binds_loopback_by_default() -> None:
+    opts = _opts()
+    assert opts.host == "127.0.0.1"
+    assert not opts.remote
+    assert opts.rate_limit is not None  # the rate limit is on by default
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.20", "::"])
+def test_non_loopback_bind_needs_allow_remote(host: str) -> None:
+    with pytest.raises(HttpConfigError, match="--allow-remote"):
+        _opts("--host", host, env={"NEMO_MCP_AUTH_TOKEN": TOKEN})
+
+
+def test_non_loopback_bind_needs_a_token_or_explicit_no_auth() -> None:
+    with pytest.raises(HttpConfigError, match="NEMO_MCP_AUTH_TOKEN"):
+        _opts("--host", "0.0.0.0", "--allow-remote")
+    assert (
+        _opts("--host", "0.0.0.0", "--allow-remote", env={"NEMO_MCP_AUTH_TOKEN": TOKEN}).auth_token == TOKEN
+    )
+    assert _opts("--host", "0.0.0.0", "--allow-remote", "--no-auth").no_auth
+    with pytest.raises(HttpConfigError):
+        _opts("--host", "0.0.0.0", "--allow-remote", "--no-auth", env={"NEMO_MCP_AUTH_TOKEN": TOKEN})
+    with pytest.raises(HttpConfigError, match="empty"):
+        _opts(env={"NEMO_MCP_AUTH_TOKEN": "  "})
+
+
+def test_cli_refuses_a_remote_bind_before_listening(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["--transport", "http", "--host", "0.0.0.0", "--backend", "local"])
+    assert exc.value.code == 2
+    assert "--allow-remote" in capsys.readouterr().err
+
+
+def test_rate_limit_option_parsing() -> None:
+    assert parse_rate_limit("120/min") == RateLimit(120, 60)
+    assert parse_rate_limit("5/s") == RateLimit(5, 1)
+    assert parse_rate_limit("off") is None
+    for bad in ("fast", "10/week", "-1/min", "0/min"):
+        with pytest.raises(HttpConfigError):
+            parse_rate_limit(bad)
+
+
+# --- bearer auth ----------------------------------------------------------------------------------------
+
+
+async def test_bearer_token_required_and_health_stays_open(serve: Callable[..., Any]) -> None:
+    async with serve(auth_token=TOKEN, allow_remote=True) as url, httpx.AsyncClient(timeout=10) as http:
+        none = await http.post(f"{url}/mcp", json=LIST, headers=HEADERS)
+        assert none.status_code == 401
+        assert none.headers["www-authenticate"].startswith("Bearer")
+        wrong = await http.post(f"{url}/mcp", json=LIST, headers={**HEADERS, "Authorization": "Bearer nope"})
+        assert wrong.status_code == 401
+        assert 'error="invalid_token"' in wrong.headers["www-authenticate"]
+        basic = await http.post(
+            f"{url}/mcp", json=LIST, headers={**HEADERS, "Authorization": f"Basic {TOKEN}"}
+        )
+        assert basic.status_code == 401
+        assert TOKEN not in wrong.text + none.text
+        health = await http.get(f"{url}/health")
+        assert health.status_code == 200
+    async with serve(auth_token=TOKEN, allow_remote=True) as url:
+        client = create_mcp_http_client(headers={"Authorization": f"Bearer {TOKEN}"})
+        with anyio.fail_after(30):
+            async with Client(streamable_http_client(f"{url}/mcp", http_client=client)) as mcp:
+                res = await mcp.call_tool("check_credits", {})
+                assert not res.is_error
+
+
+async def test_bearer_token_is_compared_in_constant_time(
+    serve: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[tuple[bytes, bytes]] = []
+    real = hmac.compare_digest
+
+    def spy(a: bytes, b: bytes) -> bool:
+        calls.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(http_security.hmac, "compare_digest", spy)
+    async with serve(auth_token=TOKEN) as url, httpx.AsyncClient(timeout=10) as http:
+        r = await http.post(f"{url}/mcp", json=LIST, headers={**HEADERS, "Authorization": "Bearer guess"})
+        assert r.status_code == 401
+    assert calls == [(b"guess", TOKEN.encode())]
+
+
+# --- DNS rebinding --------------------------------------------------------------------------------------
+
+
+async def test_dns_rebinding_protection_with_hosted_names(serve: Callable[..., Any]) -> None:
+    async with (
+        serve(allowed_hosts=["mcp.example.com"], allowed_origins=["https://app.example.com"]) as url,
+        httpx.AsyncClient(timeout=10) as http,
+    ):
+
+        async def post(**headers: str) -> int:
+            r = await http.post(f"{url}/mcp", json=LIST, headers={**HEADERS, **headers})
+            return r.status_code
+
+        assert await post(Host="evil.example") == 421
+        assert await post(Host="mcp.example.com.evil.example") == 421
+        assert await post(Origin="http://evil.example") == 403
+        # hosted names pass the Host/Origin checks (the request then proceeds to the MCP layer)
+        assert await post(Host="mcp.example.com") not in (421, 403)
+        assert await post(Host="mcp.example.com:8443") not in (421, 403)
+        assert await post(Host="mcp.example.com", Origin="https://mcp.example.com") not in (421, 403)
+        assert await post(Origin="https://app.example.com") not in (421, 403)
+
+
+# --- rate limit -----------------------------------------------------------------------------------------
+
+
+async def test_tool_calls_are_rate_limited_per_client(serve: Callable[..., Any]) -> None:
+    async with serve(rate_limit=RateLimit(3, 60)) as url:
+        with anyio.fail_after(30):
+            async with Client(f"{url}/mcp") as mcp:
+                for _ in range(3):
+                    ok = await mcp.call_tool("list_projects", {})
+                    assert not ok.is_error
+                # listing tools is not a tool call: never limited
+                assert (await mcp.list_tools()).tools
+        async with httpx.AsyncClient(timeout=10) as http:
+            r = await http.post(f"{url}/mcp", json=_call(9), headers=HEADERS)
+            assert r.status_code == 429
+            assert int(r.headers["retry-after"]) >= 1
+            body = r.json()
+            assert body["id"] == 9
+            assert body["error"]["message"].startswith("[rate_limited]")
+            assert "3/min" in body["error"]["message"]
+
+
+def test_token_buckets_are_per_client_and_refill() -> None:
+    now = [0.0]
+    buckets = TokenBuckets(RateLimit(2, 60), clock=lambda: now[0])
+    assert buckets.take("a") == 0
+    assert buckets.take("a") == 0
+    wait = buckets.take("a")
+    assert 29 < wait <= 30  # one token every 30 s
+    assert buckets.take("b") == 0  # another client has its own bucket
+    now[0] += 30
+    assert buckets.take("a") == 0
+
+
+async def test_rate_limit_keys_on_the_auth_principal(serve: Callable[..., Any]) -> None:
+    auth = {**HEADERS, "Authorization": f"Bearer {TOKEN}"}
+    async with (
+        serve(auth_token=TOKEN, rate_limit=RateLimit(1, 60)) as url,
+        httpx.AsyncClient(timeout=10) as h,
+    ):
+        # Unauthenticated calls are refused before they can spend the principal's budget.
+        for i in range(3):
+            assert (await h.post(f"{url}/mcp", json=_call(i), headers=HEADERS)).status_code == 401
+        first = await h.post(f"{url}/mcp", json=_call(10), headers=auth)
+        assert first.status_code != 429
+        second = await h.post(f"{url}/mcp", json=_call(11), headers=auth)
+        assert second.status_code == 429
+
+
+# --- body size ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rate_limit", [RateLimit(100, 60), None], ids=["with-rate-limit", "sdk-only"])
+async def test_request_body_limit(serve: Callable[..., Any], rate_limit: RateLimit | None) -> None:
+    big = {
+        **_call(1, "edit_video"),
+        "params": {"name": "edit_video", "arguments": {"instruction": "x" * 70_000}},
+    }
+    async with serve(max_body=64 * 1024, rate_limit=rate_limit) as url, httpx.AsyncClient(timeout=10) as http:
+        r = await http.post(f"{url}/mcp", json=big, headers=HEADERS)
+        assert r.status_code == 413
+
+        async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: the limit applies while reading
+            for _ in range(20):
+                yield b" " * 8192
+
+        r = await http.post(f"{url}/mcp", content=chunks(), headers=HEADERS)
+        assert r.status_code == 413
+        ok = await http.post(f"{url}/mcp", json=LIST, headers=HEADERS)
+        assert ok.status_code != 413
+
+
+def test_default_body_limit_is_sane() -> None:
+    opts = _opts()
+    assert 64 * 1024 <= opts.max_body <= 4 * 1024 * 1024
