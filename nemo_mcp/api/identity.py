@@ -88,11 +88,17 @@ class StoredToken:
         }
 
 
+def _restrict(fd: int) -> None:
+    """Owner read/write only (mkstemp already creates 0600 files; this also covers odd umasks)."""
+    if hasattr(os, "fchmod"):
+        os.fchmod(fd, 0o600)
+
+
 def _atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.fchmod(fd, 0o600)
+        _restrict(fd)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
@@ -157,20 +163,23 @@ class IdentityStore:
         try:
             self.config_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
             fd, tmp = tempfile.mkstemp(prefix=".client_id.", suffix=".tmp", dir=self.config_dir)
-            try:
-                os.fchmod(fd, 0o600)
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    fh.write(cid + "\n")
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.link(tmp, self.client_id_path)  # fails if another process created it meanwhile
-            finally:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-        except FileExistsError:
-            return self.load_client_id() or self.new_client_id()
         except OSError as exc:
             log.warning("could not save the NemoVideo client id in %s: %s", self.config_dir, exc.strerror)
+            return cid
+        try:
+            _restrict(fd)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(cid + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.link(tmp, self.client_id_path)  # fails if another process created it meanwhile
+        except FileExistsError:
+            return self.load_client_id() or self.new_client_id()
+        except OSError:
+            return self.new_client_id()  # no hard links here: plain atomic replace
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
         return cid
 
     # tokens -------------------------------------------------------------------------------------
