@@ -40,4 +40,6 @@ printf '%s\n' '.venv/' 'dist/' 'build/' '*.egg-info/' > "$stage/.mcpbignore"
 
 "$NODE" "$MCPB" validate "$stage/manifest.json" >&2
 "$NODE" "$MCPB" pack "$stage" "$out" >&2
+# The registry's `mcpb` package entry (server.json) needs the file's SHA-256 once it is published.
+echo "sha256: $("$py" -c 'import hashlib, sys; print(hashlib.sha256(open(sys.argv[1], "rb").read()).hexdigest())' "$out")" >&2
 echo "$out"
