@@ -281,7 +281,14 @@ def merge(data: dict[str, Any], plan: Plan, path: Path) -> dict[str, Any]:
     servers = merged.setdefault(key, {})
     if not isinstance(servers, dict):
         raise InstallError(f"{path}: '{key}' is not a JSON object. Nothing was changed.")
-    servers[plan.name] = server_entry(plan)
+    entry = server_entry(plan)
+    previous = servers.get(plan.name)
+    if isinstance(previous, dict) and isinstance(previous.get("env"), dict):
+        # Keep variables the user set in our entry by hand (a token, say) unless this run sets them.
+        kept = {k: v for k, v in previous["env"].items() if k not in entry.get("env", {})}
+        if kept:
+            entry["env"] = {**kept, **entry.get("env", {})}
+    servers[plan.name] = entry
     if plan.client == "vscode":
         wanted = vscode_inputs(plan)
         if wanted:
@@ -289,8 +296,8 @@ def merge(data: dict[str, Any], plan: Plan, path: Path) -> dict[str, Any]:
             if not isinstance(inputs, list):
                 raise InstallError(f"{path}: 'inputs' is not a JSON array. Nothing was changed.")
             ids = {w["id"] for w in wanted}
-            kept = [i for i in inputs if not (isinstance(i, dict) and i.get("id") in ids)]
-            merged["inputs"] = kept + wanted
+            others = [i for i in inputs if not (isinstance(i, dict) and i.get("id") in ids)]
+            merged["inputs"] = others + wanted
     return merged
 
 
@@ -377,6 +384,8 @@ def _display(launch: Launch) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if not args.name.strip():
+        raise InstallError("--name must not be empty.")
     platform = normalize_platform(args.platform)
     env = build_env(args.env, args.media_dir, args.download_dir, platform)
     launch = resolve_launch(args.launcher, platform, args.backend)

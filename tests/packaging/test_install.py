@@ -324,3 +324,26 @@ def test_plan_helpers_roundtrip() -> None:
         "mcpServers": {"x": {}, "nemo": {"command": "/u/uvx", "args": ["nemo-mcp"], "env": {"A": "1"}}}
     }
     assert shutil.which  # the module uses shutil.which by default
+
+
+def test_rerun_keeps_env_added_by_hand_to_our_entry(
+    uvx_on_path: None, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    target = tmp_path / "mcp.json"
+    entry = {
+        "command": "uvx",
+        "args": ["nemo-mcp"],
+        "env": {"NEMO_TOKEN": "nmv_usr_by_hand", "NEMO_DOWNLOAD_DIR": "/old"},
+    }
+    target.write_text(json.dumps({"mcpServers": {"nemo-mcp": entry}}))
+    rc, _, _ = run(capsys, "--client", "cursor", "--config", str(target), "--download-dir", str(tmp_path))
+    assert rc == 0
+    new = json.loads(target.read_text())["mcpServers"]["nemo-mcp"]
+    assert new["command"] == UVX
+    assert new["env"] == {"NEMO_TOKEN": "nmv_usr_by_hand", "NEMO_DOWNLOAD_DIR": str(tmp_path.resolve())}
+
+
+def test_empty_name_is_refused(uvx_on_path: None, capsys: pytest.CaptureFixture[str]) -> None:
+    rc, _, err = run(capsys, "--client", "cursor", "--dry-run", "--config", "x", "--name", " ")
+    assert rc == 1
+    assert "--name" in err
