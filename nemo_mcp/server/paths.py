@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,6 +75,15 @@ class Source:
     size: int | None = None
 
 
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_ANY_RE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def has_control_chars(text: str, *, allow_newlines: bool = False) -> bool:
+    """True for C0 controls and DEL (tab/CR/LF allowed in free text when `allow_newlines`)."""
+    return bool((_CONTROL_RE if allow_newlines else _CONTROL_ANY_RE).search(text))
+
+
 def is_url(source: str) -> bool:
     return bool(re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", source)) and not re.match(r"^[A-Za-z]:[\\/]", source)
 
@@ -123,7 +133,7 @@ def check_local_file(
     name = p.name or raw
     try:
         resolved = p.resolve(strict=True)
-    except (FileNotFoundError, RuntimeError):
+    except (FileNotFoundError, RuntimeError, ValueError):
         raise PathRuleError(
             "file_not_found", f"{name}: no such file ({raw}). Check the path; use an absolute path."
         ) from None
@@ -138,23 +148,78 @@ def check_local_file(
             f"{name}: outside the allowed media folders ({allowed}). Move the file there, "
             "or add its folder to NEMO_MEDIA_DIRS.",
         )
+    if resolved.is_dir():
+        raise PathRuleError("unsupported_file", f"{name}: is a folder; give the media files inside it.")
     if not resolved.is_file():
-        raise PathRuleError("file_not_found", f"{name}: is not a regular file.")
+        raise PathRuleError(
+            "unsupported_file",
+            f"{name}: is not a regular file (a device, pipe or socket cannot be uploaded).",
+        )
     mtype = media_type_of(resolved.name)
     if mtype is None:
         raise PathRuleError("unsupported_file", f"{name}: supported types are {SUPPORTED_LIST}.")
-    size = resolved.stat().st_size
-    if size == 0:
-        raise PathRuleError("unsupported_file", f"{name}: the file is empty.")
-    if size > max_bytes:
+    # Open without blocking (a path swapped for a FIFO after the checks above must not hang the server)
+    # and re-check the opened object: a regular file of a sane size whose bytes look like its type.
+    try:
+        fd = os.open(resolved, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except PermissionError:
+        raise PathRuleError("file_not_found", f"{name}: permission denied.") from None
+    except OSError as exc:
+        reason = exc.strerror or "OS error"
+        raise PathRuleError("file_not_found", f"{name}: cannot be read ({reason}).") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise PathRuleError("unsupported_file", f"{name}: is not a regular file.")
+        size = st.st_size
+        if size == 0:
+            raise PathRuleError("unsupported_file", f"{name}: the file is empty.")
+        if size > max_bytes:
+            raise PathRuleError(
+                "file_too_large",
+                f"{name}: {size / 1024 / 1024:.0f} MB is over the {max_bytes // 1024 // 1024} MB limit. "
+                "Compress it or trim it to a shorter clip, then upload again.",
+            )
+        head = os.read(fd, SNIFF_BYTES)
+    finally:
+        os.close(fd)
+    family = sniff_family(head)
+    if mtype not in family:
+        found = "/".join(sorted(family)) if family else "not a known media format"
         raise PathRuleError(
-            "file_too_large",
-            f"{name}: {size / 1024 / 1024:.0f} MB is over the {max_bytes // 1024 // 1024} MB limit. "
-            "Compress it or trim it to a shorter clip, then upload again.",
+            "unsupported_file",
+            f"{name}: the content does not look like {mtype} ({found}); the extension and the bytes must "
+            "agree. Export it again from the app that made it.",
         )
-    if not os.access(resolved, os.R_OK):
-        raise PathRuleError("file_not_found", f"{name}: permission denied.")
     return Source(kind="file", value=str(resolved), name=resolved.name, media_type=mtype, size=size)
+
+
+SNIFF_BYTES = 64
+_MP4_ATOMS = (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot")
+
+
+def sniff_family(head: bytes) -> frozenset[str]:
+    """The media families (video/image/audio) the first bytes of a file are consistent with."""
+    if len(head) >= 8 and head[4:8] in _MP4_ATOMS:  # ISO BMFF / QuickTime: mp4, mov, m4a
+        return frozenset({"video", "audio"})
+    if head.startswith(b"\x1a\x45\xdf\xa3"):  # EBML: mkv, webm
+        return frozenset({"video", "audio"})
+    if head.startswith(b"RIFF") and len(head) >= 12:
+        kind = head[8:12]
+        if kind == b"AVI ":
+            return frozenset({"video"})
+        if kind == b"WEBP":
+            return frozenset({"image"})
+        if kind == b"WAVE":
+            return frozenset({"audio"})
+        return frozenset()
+    if head.startswith(b"\xff\xd8\xff") or head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return frozenset({"image"})
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return frozenset({"image"})
+    if head.startswith(b"ID3") or (len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+        return frozenset({"audio"})  # MP3 (ID3 tag or frame sync), AAC ADTS
+    return frozenset()
 
 
 def check_source(
@@ -164,6 +229,11 @@ def check_source(
     if not raw:
         raise PathRuleError(
             "invalid_argument", "an empty source was given; pass a file path or an http(s) URL."
+        )
+    if has_control_chars(raw):
+        raise PathRuleError(
+            "invalid_argument",
+            f"{raw[:60]!r}: control characters are not allowed in a path or URL. Pass the plain path.",
         )
     if is_url(raw):
         return check_url(raw)

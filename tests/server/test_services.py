@@ -20,6 +20,8 @@ from nemo_mcp.server.projects import ProjectRecord, ProjectStore, default_config
 
 pytestmark = pytest.mark.anyio
 
+MP4_HEAD = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"
+
 
 @pytest.fixture
 def anyio_backend() -> str:
@@ -31,7 +33,7 @@ def anyio_backend() -> str:
 
 def test_local_file_rules(tmp_path: Path) -> None:
     good = tmp_path / "clip.mp4"
-    good.write_bytes(b"x" * 10)
+    good.write_bytes(MP4_HEAD)
     src = check_source(str(good))
     assert src.kind == "file"
     assert src.media_type == "video"
@@ -63,8 +65,8 @@ def test_media_dirs_allowlist(tmp_path: Path) -> None:
     allowed.mkdir()
     outside = tmp_path / "other"
     outside.mkdir()
-    (allowed / "a.mp4").write_bytes(b"1")
-    (outside / "b.mp4").write_bytes(b"1")
+    (allowed / "a.mp4").write_bytes(MP4_HEAD)
+    (outside / "b.mp4").write_bytes(MP4_HEAD)
     os.symlink(outside / "b.mp4", allowed / "link.mp4")
     assert check_source(str(allowed / "a.mp4"), media_dirs=[allowed.resolve()]).kind == "file"
     for p in (outside / "b.mp4", allowed / "link.mp4", allowed / ".." / "other" / "b.mp4"):
