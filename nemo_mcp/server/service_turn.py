@@ -1,0 +1,198 @@
+"""One agent turn (/run_sse): stream, stage reports, drop recovery without re-sending, the reply."""
+
+from __future__ import annotations
+
+import logging
+
+import anyio
+
+from nemo_mcp.api import (
+    HeartbeatEvent,
+    NemoError,
+    ProjectState,
+    SessionLostError,
+    StreamErrorEvent,
+    TextEvent,
+    ToolCallEvent,
+    ToolResultEvent,
+    TurnEnded,
+    diff,
+)
+from nemo_mcp.server.errors import TaggedError
+from nemo_mcp.server.jobs import Job
+from nemo_mcp.server.models import (
+    EditResult,
+)
+from nemo_mcp.server.projects import ProjectRecord
+from nemo_mcp.server.service_core import ServiceCore
+from nemo_mcp.server.translate import ACTION_NOTES, translate
+
+log = logging.getLogger(__name__)
+
+
+def _tool_label(name: str) -> str:
+    """Tool-aware progress labels (never the tool call itself)."""
+    n = name.lower()
+    if "generate_video" in n or "seedance" in n:
+        return "generating video (usually 2-5 min)"
+    if any(k in n for k in ("music", "audio", "voice", "suno")):
+        return "generating audio (usually 1-2 min)"
+    if any(k in n for k in ("understand", "analy", "metadata", "summary")):
+        return "analysing media"
+    if any(k in n for k in ("edit", "draft", "multitrack", "trim", "title")):
+        return "editing the timeline"
+    return "working"
+
+
+class TurnMixin(ServiceCore):
+    async def _turn(self, job: Job, rec: ProjectRecord, text: str) -> EditResult:
+        sid = rec.session_id
+        job.update(message="sending the instruction to the NemoVideo agent")
+        before = await self.state(rec)
+        last = before
+        stages: list[str] = []
+        end: TurnEnded | None = None
+        pending: list[str] = []  # tool calls still waiting for their result
+        async for ev in self.api.stream_turn(sid, text):
+            if isinstance(ev, TurnEnded):
+                end = ev
+                break
+            if isinstance(ev, TextEvent):
+                if not ev.noise:
+                    job.update(message="the agent is replying")
+            elif isinstance(ev, ToolCallEvent):
+                pending.append(ev.call_id or ev.name)
+                job.update(message=_tool_label(ev.name))
+            elif isinstance(ev, ToolResultEvent):
+                key = ev.call_id or ev.name
+                if key in pending:
+                    pending.remove(key)
+                elif ev.name in pending:
+                    pending.remove(ev.name)
+                # Two-stage generation: report what landed as each stage finishes.
+                try:
+                    now = await self.api.get_state(sid)
+                except NemoError as exc:
+                    log.info("state check after a tool result failed: %s", exc.tag)
+                    continue
+                landed = diff(last, now)
+                if landed:
+                    stage = f"Stage {len(stages) + 1}: " + "; ".join(c.sentence for c in landed)
+                    stages.append(stage)
+                    job.info.setdefault("stages", []).append(stage)
+                    job.update(message=("landed: " + "; ".join(c.sentence for c in landed))[:200])
+                    last = now
+            elif isinstance(ev, HeartbeatEvent):
+                job.update(
+                    message=job.message if "still working" in job.message else f"{job.message}; still working"
+                )
+            elif isinstance(ev, StreamErrorEvent):
+                job.update(message="the agent reported a problem")
+        if end is None:  # the iterator ended without its final event: treat as a drop
+            end = TurnEnded(reason="interrupted", accepted=True)
+
+        if end.reason == "error":
+            err = end.error
+            if isinstance(err, SessionLostError):
+                await self._raise_lost(rec)
+            if err is not None:
+                if end.accepted:
+                    # Say what landed before the failure (the message was not re-sent).
+                    try:
+                        applied = [c.sentence for c in diff(before, await self.api.get_state(sid))]
+                    except NemoError:
+                        applied = []
+                    if applied:
+                        tag, message = self.describe(err)
+                        raise TaggedError(tag, f"{message} Applied before the error: {'; '.join(applied)}.")
+                raise err
+            raise TaggedError("server_error", end.message or "The NemoVideo agent failed. Try again.")
+
+        notes: list[str] = []
+        # ADK has no done event, so a dropped connection can look like a clean close. A close while a tool
+        # call still waits for its result, with no text after it, is treated as a drop (skill §3.6).
+        dangling = end.reason == "closed" and bool(pending) and not end.texts
+        if end.reason in ("interrupted", "idle_timeout") or dangling:
+            after, recovered = await self._recover(job, rec, last)
+            if not recovered:
+                raise TaggedError(
+                    "stream_interrupted",
+                    "The connection to the NemoVideo agent dropped and the project did not change while we "
+                    "checked for a few minutes. The instruction was NOT re-sent (that could charge twice). "
+                    "Check get_timeline later, or send the instruction again if nothing happened.",
+                )
+            notes.append(
+                "The connection dropped before the reply finished; the instruction was not re-sent. "
+                "The project state shows the edit was applied."
+            )
+        else:
+            after = await self.state(rec)
+            if end.silent and not diff(before, after):
+                after = await self._settle(rec, before, after)
+
+        changes = [c.sentence for c in diff(before, after)]
+        texts = [t for t in end.texts if t.strip()]
+        tr = translate("\n\n".join(texts)) if texts else None
+        reply = tr.text if tr else ""
+        if tr:
+            for action in tr.actions:
+                notes.append(ACTION_NOTES[action])
+        summary = after.summary_line()
+        if not reply and not changes:
+            # Never silence.
+            reply = (
+                "The agent finished without a reply and the timeline did not change. "
+                "Rephrase the instruction more concretely "
+                "(e.g. 'add the title \"Hello\" at the top for 3 s')."
+            )
+        elif not reply:
+            reply = "Done. " + "; ".join(changes) + "."
+        if end.stream_errors and not changes:
+            notes.append("The agent reported a problem: " + "; ".join(e[:160] for e in end.stream_errors[:2]))
+        self.projects.touch(sid, summary=summary)
+        return EditResult(
+            session_id=sid,
+            routed_to="agent",
+            status="done",
+            reply=reply,
+            changes=changes,
+            stages=stages if len(stages) > 1 else [],
+            timeline_summary=summary,
+            notes=notes,
+            message="",
+            next_step=(
+                "Refine with another edit_video instruction, or call export_video to render the MP4."
+                if after.export_ready
+                else "Continue with edit_video (e.g. generate or add media) before exporting."
+            ),
+        )
+
+    async def _settle(self, rec: ProjectRecord, before: ProjectState, after: ProjectState) -> ProjectState:
+        """A silent turn whose state did not change yet: re-check briefly (the state may lag the stream)."""
+        for delay in (0.5, 1.0, 2.0):
+            await anyio.sleep(delay)
+            try:
+                now = await self.api.get_state(rec.session_id)
+            except Exception:
+                break
+            if diff(before, now):
+                return now
+        return after
+
+    async def _recover(self, job: Job, rec: ProjectRecord, last: ProjectState) -> tuple[ProjectState, bool]:
+        """Skill §3.6: never re-send; check the state until it changes, bounded."""
+        intervals = self.settings.recovery_intervals
+        current = last
+        for i, delay in enumerate(intervals, start=1):
+            job.update(message=f"connection dropped; checking the project state ({i}/{len(intervals)})")
+            await anyio.sleep(delay)
+            try:
+                current = await self.api.get_state(rec.session_id)
+            except SessionLostError:
+                await self._raise_lost(rec)
+            except NemoError:
+                continue
+            if diff(last, current):
+                # Give a two-stage generation a moment to finish its second stage.
+                return current, True
+        return current, False
