@@ -88,8 +88,11 @@ WAIT_FIELD = Field(
     ),
 )
 SESSION_FIELD = Field(
+    max_length=200,
     description="Project to use (from list_projects). Omit to use the current project.",
 )
+MAX_INSTRUCTION_CHARS = 4000
+MAX_SOURCE_CHARS = 4096
 
 
 @dataclass
@@ -231,7 +234,7 @@ def build_server(settings: ServerSettings | None = None) -> MCPServer[AppContext
     )
     async def upload_media(
         sources: Annotated[
-            list[str],
+            list[Annotated[str, Field(min_length=1, max_length=MAX_SOURCE_CHARS)]],
             Field(
                 min_length=1,
                 max_length=20,
@@ -265,10 +268,11 @@ def build_server(settings: ServerSettings | None = None) -> MCPServer[AppContext
             str,
             Field(
                 min_length=1,
-                max_length=4000,
+                max_length=MAX_INSTRUCTION_CHARS,
                 description="What to do, in plain language (any language), e.g. 'trim to the first 10 s and "
                 "add the title \"Urban Dreams\" at the top', 'add lo-fi background music at 35%'. "
-                "'export', 'credits', 'status' and file paths/URLs are handled directly.",
+                "'export', 'credits', 'status' and file paths/URLs are handled directly. "
+                f"At most {MAX_INSTRUCTION_CHARS} characters.",
             ),
         ],
         ctx: Context,
@@ -330,6 +334,13 @@ def build_server(settings: ServerSettings | None = None) -> MCPServer[AppContext
         download: Annotated[
             bool, Field(description="Save the MP4 into the download folder (implied by download_dir).")
         ] = False,
+        overwrite: Annotated[
+            bool,
+            Field(
+                description="Replace an existing file of the same name; by default a new name is chosen "
+                "(name_1.mp4, ...)."
+            ),
+        ] = False,
     ) -> Annotated[CallToolResult, ExportResult]:
         """Render the project's timeline to an MP4 (free; about 30-90 s) and return its URL and a link to open
         the project in the NemoVideo web editor; optionally download it into the confined download folder.
@@ -340,7 +351,16 @@ def build_server(settings: ServerSettings | None = None) -> MCPServer[AppContext
         """
         svc = _service(ctx)
         r = await _guard(
-            svc.export_video(session_id, render_id, wait_seconds, download_dir, download, _progress(ctx)), svc
+            svc.export_video(
+                session_id,
+                render_id,
+                wait_seconds,
+                download_dir,
+                download,
+                _progress(ctx),
+                overwrite=overwrite,
+            ),
+            svc,
         )
         return _respond(r, _export_text(r))
 

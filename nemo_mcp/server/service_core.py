@@ -25,6 +25,7 @@ from nemo_mcp.server.models import (
     ProjectListResult,
     ProjectView,
 )
+from nemo_mcp.server.paths import has_control_chars
 from nemo_mcp.server.projects import ProjectRecord, ProjectStore
 from nemo_mcp.server.settings import ServerSettings
 
@@ -102,6 +103,12 @@ class ServiceCore:
         """The project a call addresses: `session_id`, else the current one (created on demand)."""
         if session_id:
             sid = session_id.strip()
+            if has_control_chars(sid) or any(c in sid for c in "/\\?#% "):
+                raise refuse(
+                    "invalid_argument",
+                    "session_id has characters a project id never has; pass a session_id from list_projects "
+                    "or omit it to use the current project.",
+                )
             rec = self.projects.get(sid)
             if rec is not None:
                 if rec.lost:

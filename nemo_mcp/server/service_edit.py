@@ -16,6 +16,7 @@ from nemo_mcp.server.models import (
     ExportResult,
     UploadResult,
 )
+from nemo_mcp.server.paths import has_control_chars
 from nemo_mcp.server.projects import ProjectRecord
 from nemo_mcp.server.routing import Intent, route
 from nemo_mcp.server.service_core import Progress
@@ -31,6 +32,12 @@ class EditMixin(TurnMixin, UploadMixin, ExportMixin, ReadMixin):
     async def edit_video(
         self, instruction: str, session_id: str | None, wait_seconds: float | None, progress: Progress
     ) -> EditResult:
+        if has_control_chars(instruction, allow_newlines=True):
+            raise refuse(
+                "invalid_argument",
+                "The instruction contains control characters (such as NUL or escape codes); remove them and "
+                "send plain text. Nothing was sent.",
+            )
         r = route(instruction)
         wait = self._wait(wait_seconds)
         started = time.monotonic()
@@ -119,12 +126,9 @@ class EditMixin(TurnMixin, UploadMixin, ExportMixin, ReadMixin):
                 await self._raise_lost(target)
                 raise
             res.upload = upload
-            if r.then_export:
-                res.notes.append(
-                    "You also asked for an export: call export_video to render and download the MP4."
-                )
-                if res.next_step.startswith("Refine"):
-                    res.next_step = "Call export_video to render the MP4 (you asked for an export)."
+            if r.then_export and res.next_step.startswith("Refine"):
+                # Said once, as the next step.
+                res.next_step = "You also asked for an export: call export_video to render the MP4."
             return res
 
         desc = f"edit: {text[:120]}"

@@ -40,6 +40,8 @@ class ExportMixin(ServiceCore):
         download_dir: str | None,
         download: bool,
         progress: Progress,
+        *,
+        overwrite: bool = False,
     ) -> ExportResult:
         want_download = download or download_dir is not None
         target_dir: Path | None = None
@@ -83,6 +85,8 @@ class ExportMixin(ServiceCore):
                 job = self._start_render_job(rec, None, st.draft, target_dir)
         if target_dir is not None and job.info.get("download_dir") is None:
             job.info["download_dir"] = str(target_dir)
+        if overwrite:
+            job.info["overwrite"] = True
 
         done = await self.jobs.wait(job, self._wait(wait_seconds), progress)
         if done:
@@ -176,7 +180,7 @@ class ExportMixin(ServiceCore):
     ) -> ExportResult:
         rec = self.projects.get(result.session_id)
         stem = (rec.title if rec and rec.title != "project" else f"nemo_{result.session_id}") or "video"
-        dest = unique_path(folder, safe_filename(stem))
+        dest = unique_path(folder, safe_filename(stem), overwrite=bool(job.info.get("overwrite")))
 
         def on_bytes(got: int, total: int) -> None:
             if total:

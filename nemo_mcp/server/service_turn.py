@@ -25,7 +25,7 @@ from nemo_mcp.server.models import (
 )
 from nemo_mcp.server.projects import ProjectRecord
 from nemo_mcp.server.service_core import ServiceCore
-from nemo_mcp.server.translate import ACTION_NOTES, translate
+from nemo_mcp.server.translate import ACTION_NOTES, GuiAction, translate
 
 log = logging.getLogger(__name__)
 
@@ -135,8 +135,10 @@ class TurnMixin(ServiceCore):
         tr = translate("\n\n".join(texts)) if texts else None
         reply = tr.text if tr else ""
         if tr:
-            for action in tr.actions:
-                notes.append(ACTION_NOTES[action])
+            # The summary line and the next step already stand in for "preview it" and "click Export".
+            notes += [
+                ACTION_NOTES[a] for a in tr.actions if a not in (GuiAction.SHOW_SUMMARY, GuiAction.EXPORT)
+            ]
         summary = after.summary_line()
         if not reply and not changes:
             # Never silence.

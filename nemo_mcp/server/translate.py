@@ -166,6 +166,6 @@ ACTION_NOTES: dict[GuiAction, str] = {
     GuiAction.EDIT_VIA_SSE: (
         "No dragging needed: describe the move (e.g. 'move the title to 2 s') and it is sent as an edit."
     ),
-    GuiAction.SHOW_SUMMARY: "No timeline preview here: the track summary is shown instead.",
+    GuiAction.SHOW_SUMMARY: "",  # the summary line itself is shown
     GuiAction.EXPORT: "To export, call export_video (or say 'export'); it renders and returns the MP4 link.",
 }
