@@ -56,6 +56,14 @@ def download_root_from_env(env: dict[str, str] | None = None) -> Path:
     return Path(raw).expanduser() if raw else Path.home() / "Downloads" / "nemo-mcp"
 
 
+def _expand(path: Path) -> Path:
+    """`~` and `~user` expanded; an unknown user (`~nobody9`) stays a literal name instead of raising."""
+    try:
+        return path.expanduser()
+    except RuntimeError:
+        return path
+
+
 def _inside(path: Path, root: Path) -> bool:
     try:
         path.relative_to(root)
@@ -88,9 +96,15 @@ def is_url(source: str) -> bool:
     return bool(re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", source)) and not re.match(r"^[A-Za-z]:[\\/]", source)
 
 
+def _without_userinfo(url: str) -> str:
+    """The URL with any `user:password@` part replaced, for messages (never echo credentials)."""
+    return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@", r"\1***@", url)
+
+
 def check_url(url: str) -> Source:
     """Accept http(s) URLs only; refuse file:, data:, other schemes and credentials in URLs."""
-    shown = url if len(url) <= 80 else url[:77] + "..."
+    shown = _without_userinfo(url)
+    shown = shown if len(shown) <= 80 else shown[:77] + "..."
     scheme = url.split(":", 1)[0].lower()
     if scheme not in ("http", "https"):
         raise PathRuleError(
@@ -127,7 +141,7 @@ def check_local_file(
     base_dir: Path | None = None,
 ) -> Source:
     """Preflight one local file: exists, allowed folder, supported type, size."""
-    p = Path(raw).expanduser()
+    p = _expand(Path(raw))
     if not p.is_absolute():
         p = (base_dir or Path.cwd()) / p
     name = p.name or raw
@@ -250,7 +264,7 @@ def resolve_download_dir(requested: str | None, root: Path) -> Path:
     root_resolved = root.resolve()
     if not requested or not requested.strip():
         return root_resolved
-    req = Path(requested.strip()).expanduser()
+    req = _expand(Path(requested.strip()))
     target = req if req.is_absolute() else root_resolved / req
     # Resolve without requiring existence, then check containment (catches `..` and symlinks out).
     target_resolved = target.resolve()

@@ -187,6 +187,8 @@ async def test_media_dirs_allowlist_and_escaping_symlinks(
         "FILE:///etc/shadow",
         "data:video/mp4;base64,AAAAGGZ0eXBpc29t",
         "ftp://example.com/a.mp4",
+        "ftp://bob:hunter2@example.com/a.mp4",
+        "file://bob:hunter2@localhost/etc/passwd",
         "javascript:alert(1)",
         "https://user:hunter2@example.com/a.mp4",
         "https://:hunter2@example.com/a.mp4",
