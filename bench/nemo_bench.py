@@ -406,12 +406,11 @@ else:
 """
 
 
-def cold_start_phases(bench: Bench, runs: int = 3) -> dict[str, Any]:
+def cold_start_phases(bench: Bench, runs: int = 5) -> dict[str, Any]:
     """Where start-up time goes, in-process (no MCP traffic): median of `runs` fresh interpreters."""
-    out: dict[str, Any] = {}
-    for kind in ("bare", "nemo"):
-        samples: list[dict[str, float]] = []
-        for _ in range(runs):
+    samples: dict[str, list[dict[str, float]]] = {"bare": [], "nemo": []}
+    for _ in range(runs):
+        for kind in samples:  # interleaved
             p = subprocess.run(
                 [PY, "-c", PHASES_SCRIPT, kind],
                 capture_output=True,
@@ -422,9 +421,8 @@ def cold_start_phases(bench: Bench, runs: int = 3) -> dict[str, Any]:
             )
             if p.returncode != 0:
                 raise RuntimeError(f"phase timing failed: {p.stderr[-500:]}")
-            samples.append(json.loads(p.stdout.strip().splitlines()[-1]))
-        out[kind] = {k: round(median([s[k] for s in samples]), 1) for k in samples[0]}
-    return out
+            samples[kind].append(json.loads(p.stdout.strip().splitlines()[-1]))
+    return {kind: {k: round(median([s[k] for s in ss]), 1) for k in ss[0]} for kind, ss in samples.items()}
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -1143,17 +1141,36 @@ async def fig_export(bench: Bench, fig: Figure) -> None:
 # 6. Streamable HTTP
 
 
+def server_has_flag(flag: str) -> bool:
+    p = subprocess.run([NEMO, "serve", "--help"], capture_output=True, text=True, timeout=30)
+    return flag in (p.stdout + p.stderr)
+
+
 async def fig_http(bench: Bench, fig: Figure) -> None:
     from mcp import Client
 
     n_clients, per_client = bench.args.http_clients, 20
     single_n = 30 if bench.args.quick else 60
     port = free_port()
+    # All simulated clients share 127.0.0.1, and the server's default per-address limit (120 tool calls/min)
+    # would throttle them as one client; a limit far above the load keeps the limiter in the request path.
+    rate_args = ["--rate-limit", "1000000/s"] if server_has_flag("--rate-limit") else []
     env = dict(os.environ)
     env.update(bench.env("http-nemo"))
     env.pop("NEMO_API_URL", None)
     proc = bench.popen(
-        [NEMO, "--transport", "http", "--backend", "local", "--port", str(port), "--log-level", "WARNING"],
+        [
+            NEMO,
+            "--transport",
+            "http",
+            "--backend",
+            "local",
+            "--port",
+            str(port),
+            "--log-level",
+            "WARNING",
+            *rate_args,
+        ],
         name="http-nemo",
         env=env,
         stdout=subprocess.DEVNULL,
@@ -1262,7 +1279,9 @@ async def fig_http(bench: Bench, fig: Figure) -> None:
             "one core) wait for each other: mean latency >= N x server CPU per call. The p95 ratio cannot drop "
             "below floor_over_single_p95 without cutting the server's CPU per call or adding processes.",
         },
-        "method": "`nemo-mcp --transport http --backend local` subprocess; SDK Client(url) per simulated client "
+        "server_args": rate_args,
+        "method": "`nemo-mcp --transport http --backend local --rate-limit 1000000/s` subprocess (the default "
+        "120/min per peer address would throttle 50 loopback clients as one); SDK Client(url) per simulated client "
         "(negotiated protocol, Streamable HTTP); a project is created first. Baseline: one client, sequential "
         "calls, measured before and after the concurrent phase. Concurrent: all clients connect first, then "
         "start together; each makes its calls back to back. Latency = call_tool wall time in the load generator.",
