@@ -1417,21 +1417,24 @@ ANALYSIS: dict[str, dict[str, str]] = {
         "two HTTP stacks) -- compare details.bare_mcpserver_idle_rss_MiB; the upload itself adds a few MiB "
         "(1 MiB chunks streamed with a known Content-Length).",
         "suggested_fix": "RSS: lazy imports (nemo_mcp/server/app.py imports every service module up front); "
-        "throughput: fewer progress notifications (details.progress_notifications; nemo_mcp/server/service.py "
-        "_upload_once.on_bytes updates the job on every chunk).",
+        "throughput: fewer progress notifications (details.progress_notifications; "
+        "nemo_mcp/server/service_upload.py on_bytes updates the job on every 1 MiB chunk, and "
+        "nemo_mcp/server/jobs.py _Reporter.send forwards each update; throttle to >= 1% or >= 0.5 s).",
     },
     "sse": {
-        "evidence": "details.in_memory_s splits the cost: SSE framing (nemo SSEDecoder) costs about what httpx-sse's "
-        "decoders cost; json.loads of every event alone is ~1.5-2.5x the raw framing time, so any client that "
-        "decodes each event's JSON cannot reach 1.3x of *raw* httpx-sse iteration; the rest is TurnParser's "
-        "interpretation. cProfile of TurnParser.feed on the 100k-event stream: per event ~18 isinstance calls "
-        "(8 of them abc Mapping checks, 0.39 s per 100k), ~17 dict.get, one pydantic validate_python (0.26 s "
-        "per 100k) when building the typed event, _track_state_delta (0.95 s cumulative per 100k under "
-        "cProfile), _NOISE_TEXT regex on every text.",
-        "suggested_fix": "nemo_mcp/api/sse.py TurnParser._interpret_doc/_adk_parts/_track_state_delta: test "
-        "`type(x) is dict` before the Mapping fallback; build the StreamItem events (nemo_mcp/api/models.py) "
-        "without validation (slots dataclasses or model_construct); only scan stateDelta keys when present. "
-        "Goal wording: compare against httpx-sse + json.loads (the extra row), which any consumer pays.",
+        "evidence": "details.in_memory_s splits the client's cost on the same bytes (64 KiB chunks, interleaved, "
+        "best of 3): SSE framing (nemo SSEDecoder) ~2x httpx-sse's decoders; json.loads of every event adds "
+        "more than httpx-sse's whole framing time, so no client that decodes each event's JSON can reach 1.3x "
+        "of *raw* httpx-sse iteration; TurnParser's interpretation after json.loads is the largest part "
+        "(~half of the total). cProfile of TurnParser.feed on this stream, per event: ~18 isinstance calls "
+        "(8 of them abc Mapping checks), ~17 dict.get, one pydantic validate_python building the typed event, "
+        "_track_state_delta scanning four candidate places, and the _NOISE_TEXT regex on every text.",
+        "suggested_fix": "nemo_mcp/api/sse.py: TurnParser._interpret_doc/_adk_parts/_track_state_delta: test "
+        "`type(x) is dict` before the Mapping fallback and look for stateDelta once under `actions`; build the "
+        "StreamItem events (nemo_mcp/api/models.py) without validation (slots dataclasses or model_construct); "
+        "SSEDecoder.feed: decode each chunk once and split lines on str (httpx-sse's approach) instead of "
+        "per-line bytearray.find + bytes copies. Realistic target: ~1.3x of httpx-sse + json.loads (the extra "
+        "row); the goal as written (vs framing without JSON) is not reachable for a JSON event stream.",
     },
     "export": {
         "evidence": "nemo_mcp/api/client.py NemoClient.poll_render sleeps 2, 3, 4.5, 6.75, 10.1, then 15 s "
@@ -1451,12 +1454,14 @@ ANALYSIS: dict[str, dict[str, str]] = {
         "(~22% of server samples); httpcore's failing `import sniffio` ~7%; NemoClient's pool keeps only 8 "
         "keep-alive connections (max 32), so under 50 concurrent get_state calls the connections beyond 8 "
         "are closed after each use and reopened; the embedded backend's own handling (Guard.__call__) is ~4%.",
-        "suggested_fix": "nemo_mcp/server/service.py NemoService.get_timeline: do not write the registry on a "
+        "suggested_fix": "nemo_mcp/server/service_read.py ReadMixin.get_timeline: do not write the registry on a "
         "read (touch only when the summary changed, or debounce writes / run them in a thread); "
         "nemo_mcp/server/projects.py ProjectStore: cache the parsed file (re-read only when its mtime "
         "changes); nemo_mcp/api/client.py NemoClient.__init__: max_keepalive_connections >= max_connections; "
         "pyproject.toml: add sniffio. The 3x p95 goal needs ~N-fold less CPU per call or several worker "
-        "processes; with N=50 it is not reachable in one Python process.",
+        "processes; with N=50 it is not reachable in one Python process. Separately, the default "
+        "--rate-limit 120/min keys on the peer address, so 50 clients behind one address share one bucket "
+        "(the bench raises the limit; without it 998 of 1000 calls were refused).",
     },
 }
 
