@@ -1,12 +1,19 @@
-"""Outermost ASGI layer: request stats, injected latency/5xx/429, header limits, a last-resort JSON 500."""
+"""Outermost ASGI layer: request stats, admin access, injected faults, header limits, a last-resort JSON 500.
+
+Faults (see knobs.py) apply to the NemoVideo API routes only: never to the `/_local/` admin routes nor to
+the invented web pages (`/workspace/claim`, `/register`), which stand in for NemoVideo's website.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
-from starlette.responses import JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
@@ -17,8 +24,53 @@ log = logging.getLogger("nemo_mcp.local")
 MAX_HEADER_BYTES = 32 * 1024
 
 
+GATEWAY_PAGE = (
+    "<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>\n<body>\n"
+    "<center><h1>502 Bad Gateway</h1></center>\n<hr><center>nginx (injected fault)</center>\n"
+    "</body></html>\n"
+)
+
+
 def is_render(path: str) -> bool:
     return path.startswith("/api/render/")
+
+
+def is_admin(path: str) -> bool:
+    return path.startswith("/_local/")
+
+
+def is_web(path: str) -> bool:
+    """The invented stand-ins for NemoVideo's website (web.py)."""
+    return path.startswith("/workspace/") or path == "/register"
+
+
+def is_loopback_host(host: str) -> bool:
+    """An IP literal (or `localhost`) that is the loopback interface; IPv4-mapped IPv6 counts."""
+    host = host.strip().strip("[]").lower()
+    if host == "localhost":
+        return True
+    try:
+        ip = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback
+
+
+def admin_refusal(client: Any, headers: Mapping[str, str]) -> str | None:
+    """Why an admin request is refused, or None. Loopback peers only; a non-loopback Host (DNS rebinding)
+    or a non-loopback Origin (a cross-site form post from a web page) is refused as well."""
+    peer = client[0] if client else ""
+    if not is_loopback_host(str(peer)):
+        return "The /_local/ admin routes answer loopback clients only"
+    host = headers.get("host", "")
+    if host and not is_loopback_host(urlsplit(f"//{host}").hostname or ""):
+        return "The /_local/ admin routes answer only requests addressed to a loopback host"
+    origin = headers.get("origin", "")
+    if origin and origin != "null" and not is_loopback_host(urlsplit(origin).hostname or ""):
+        return "The /_local/ admin routes refuse requests from web pages of other origins"
+    return None
 
 
 def _json_error(code: int, message: str, path: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -44,12 +96,18 @@ class Guard:
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in raw_headers}
         if "authorization" in headers:
             headers["authorization"] = headers["authorization"].split(" ", 1)[0] + " ***"
-        if not path.startswith("/_local/"):
+        api = not is_admin(path) and not is_web(path)
+        if api:
             b.stats.last_headers = headers
         if sum(len(n) + len(v) for n, v in raw_headers) > MAX_HEADER_BYTES:
             await _json_error(431, "Request headers too large", path)(scope, receive, send)
             return
-        if not path.startswith("/_local/"):
+        if is_admin(path):
+            refusal = admin_refusal(scope.get("client"), headers)
+            if refusal:
+                await _json_error(403, refusal, path)(scope, receive, send)
+                return
+        if api:
             b.apply_one_shot_faults()
             if k.latency > 0:
                 await asyncio.sleep(k.latency)
@@ -66,11 +124,34 @@ class Guard:
                     scope, receive, send
                 )
                 return
+            if k.wrong_content_type > 0 and path.startswith(k.wrong_content_type_path):
+                k.wrong_content_type -= 1  # HTTP 200 on purpose: a captive portal / proxy page
+                await HTMLResponse(GATEWAY_PAGE, status_code=200)(scope, receive, send)
+                return
         started = False
+        held: Message | None = None  # a JSON response start held back to truncate its body
+        chunks: list[bytes] = []
 
         async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
+            nonlocal started, held
+            if message["type"] == "http.response.start":
+                started = True
+                mangle = k.malformed_json > 0 and path.startswith(k.malformed_json_path)
+                if api and mangle and _is_json(message):
+                    k.malformed_json -= 1
+                    held = message
+                    return
+            elif message["type"] == "http.response.body" and held is not None:
+                chunks.append(message.get("body", b""))
+                if message.get("more_body", False):
+                    return
+                body = b"".join(chunks)
+                cut = body[: len(body) // 2]  # a strict prefix of a JSON object is never valid JSON
+                kept = [(n, v) for n, v in held["headers"] if n.lower() != b"content-length"]
+                await send({**held, "headers": [*kept, (b"content-length", str(len(cut)).encode())]})
+                held = None
+                await send({"type": "http.response.body", "body": cut})
+                return
             await send(message)
 
         try:
@@ -79,3 +160,10 @@ class Guard:
             log.exception("unhandled error on %s", path)
             if not started:
                 await _json_error(500, "Internal error in the local backend", path)(scope, receive, send)
+
+
+def _is_json(start: Message) -> bool:
+    for name, value in start.get("headers", []):
+        if name.lower() == b"content-type":
+            return bytes(value).split(b";", 1)[0].strip().lower() == b"application/json"
+    return False

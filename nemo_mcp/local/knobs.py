@@ -4,7 +4,18 @@ One `Knobs` object per backend instance. It is read on every request, so changes
 Python object, the `/_local/knobs` admin route, CLI flags (`--silent-fraction 0.5`) or env
 (`NEMO_LOCAL_SILENT_FRACTION`) take effect on the next request. One-shot faults (`expire_tokens`,
 `lose_session`, `exhaust_credits`) are applied by the next request and then reset; counters
-(`fail_5xx`, `rate_limit`) count down.
+(`fail_5xx`, `rate_limit`, `wrong_content_type`, `malformed_json`, `plan_required`) count down, each
+only when it actually fires. Faults never touch the `/_local/` admin routes or the invented web pages
+(`/workspace/claim`, `/register`).
+
+- `wrong_content_type`: the request does NOT reach the backend; the answer is HTTP **200** with
+  `text/html` and a gateway error page (like a captive portal or a misconfigured proxy), so a client
+  that trusts the status alone is fooled. Any path (REST, `/run_sse`, `/cdn/`) matching the prefix.
+- `malformed_json`: the backend handles the request normally (state changes happen), but the next N
+  `application/json` answers are cut in half: a complete HTTP response with a correct Content-Length
+  whose body is invalid JSON. Non-JSON answers (SSE streams, files) pass and do not count.
+- `plan_required`: the next N render submissions that pass validation answer HTTP 402 "Free plan
+  export blocked", even with the `X-Skill-*` attribution headers (nemo-api.md §1.13).
 """
 
 from __future__ import annotations
@@ -51,6 +62,7 @@ class Knobs:
     token_ttl_seconds: float = 7 * 86400.0
     ip_token_cap: int = 10  # anonymous tokens per IP per 7 days; 0 = no cap
     strict_attribution: bool = False  # 402 on render whenever X-Skill-* headers are missing
+    claim_ttl_seconds: float = 604800.0  # browser-link (claim) token lifetime, `expires_in`
     render_min_seconds: float = 0.0
     # faults
     latency: float = 0.0  # seconds added to every request
@@ -59,6 +71,11 @@ class Knobs:
     rate_limit: int = 0  # the next N requests (matching rate_limit_path) get 429
     rate_limit_path: str = ""
     retry_after: int = 1  # Retry-After seconds sent with injected 429s
+    wrong_content_type: int = 0  # the next N requests (matching the path) get a 200 text/html gateway page
+    wrong_content_type_path: str = ""
+    malformed_json: int = 0  # the next N JSON answers (matching the path) are truncated mid-body
+    malformed_json_path: str = ""
+    plan_required: int = 0  # the next N valid render submissions answer 402 despite attribution headers
     drop_stream_after: int = (
         -1
     )  # close the SSE connection after N events (-1 = off); the turn still completes

@@ -19,6 +19,7 @@ from nemo_mcp.local.wire import auth, backend_of, base_url, read_json
 
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 ATTRIBUTION = ("x-skill-source", "x-skill-version", "x-skill-platform")
+PLAN_REQUIRED = "Free plan export blocked: register or upgrade your plan to unlock export."  # §1.13
 
 
 async def submit(request: Request) -> Response:
@@ -44,7 +45,10 @@ async def submit(request: Request) -> Response:
         raise ApiError(409, f"Render id {rid} already exists: submit again with a new id")
     missing = [h for h in ATTRIBUTION if not request.headers.get(h)]
     if missing and (k.strict_attribution or (user.anonymous and user.available <= 0)):
-        raise ApiError(402, "Free plan export blocked: register or upgrade your plan to unlock export.")
+        raise ApiError(402, PLAN_REQUIRED)
+    if k.plan_required > 0:  # injected: the plan refuses export whatever the headers say
+        k.plan_required -= 1
+        raise ApiError(402, PLAN_REQUIRED)
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", rid)
     if safe != rid:
         safe = f"{safe}-{hashlib.sha1(rid.encode()).hexdigest()[:8]}"  # noqa: S324 (a file name, not security)

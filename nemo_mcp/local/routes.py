@@ -1,4 +1,5 @@
-"""REST routes of backend A (nemo-api.md §1, §9.1), the static `/cdn/` route, the `/_local/` admin routes."""
+"""REST routes of backend A (nemo-api.md §1, §9.1), the static `/cdn/` route, the `/_local/` admin routes,
+and (web.py) the invented `/workspace/claim` and `/register` pages."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from starlette.routing import Route
 
 from nemo_mcp.local import draft as drafts
 from nemo_mcp.local.envelope import ApiError, bad_request, ok
+from nemo_mcp.local.guard import admin_refusal
 from nemo_mcp.local.render_routes import render_routes
-from nemo_mcp.local.store import Media, User, rand
+from nemo_mcp.local.store import Media, User
 from nemo_mcp.local.turns import run_sse
 from nemo_mcp.local.upload import classify, discard, fetch_urls, receive_multipart, too_large
+from nemo_mcp.local.web import web_routes
 from nemo_mcp.local.wire import auth, backend_of, base_url, read_json
 
 if TYPE_CHECKING:
@@ -72,7 +75,8 @@ async def claim_token(request: Request) -> Response:
     session = b.store.session(user, None, body["session_id"])
     if session.task_id != body["task_id"]:
         raise ApiError(1002, f"Task {body['task_id']} has no session {body['session_id']}")
-    return ok({"claim_token": "clm_" + rand(32), "expires_in": 604800})
+    ttl = b.knobs.claim_ttl_seconds
+    return ok({"claim_token": b.store.issue_claim(session, ttl), "expires_in": round(ttl)})
 
 
 async def credits(request: Request) -> Response:
@@ -177,9 +181,10 @@ async def cdn(request: Request) -> Response:
 
 # Admin routes: invented, loopback only, not part of the NemoVideo API.
 def _admin(request: Request) -> LocalBackend:
-    host = request.client.host if request.client else ""
-    if host not in ("127.0.0.1", "::1", "localhost") and not host.startswith("127."):
-        raise ApiError(403, "The /_local/ admin routes answer loopback clients only")
+    """The Guard refuses first; this repeats the check for anyone serving `backend.app` without it."""
+    refusal = admin_refusal(request.scope.get("client"), request.headers)
+    if refusal:
+        raise ApiError(403, refusal)
     return backend_of(request)
 
 
@@ -218,6 +223,7 @@ def routes() -> list[Route]:
         Route("/run_sse", run_sse, methods=["POST"]),
         *render_routes(),
         Route("/cdn/{path:path}", cdn, methods=["GET", "HEAD"]),
+        *web_routes(),  # invented stand-ins for NemoVideo's website
         Route("/_local/knobs", admin_knobs, methods=["GET", "PATCH"]),
         Route("/_local/stats", admin_stats, methods=["GET"]),
         Route("/_local/reset", admin_reset, methods=["POST"]),

@@ -69,6 +69,14 @@ class Session:
 
 
 @dataclass
+class Claim:
+    """A browser-link token (nemo-api.md §1.6): reusable until it expires; no API access."""
+
+    session_id: str
+    expires_at: float
+
+
+@dataclass
 class Stats:
     """Counters for tests and the `/_local/stats` admin route."""
 
@@ -101,6 +109,7 @@ class Store:
         self.ip_issued: dict[str, list[float]] = defaultdict(list)
         self.users: dict[str, User] = {}
         self.sessions: dict[str, Session] = {}
+        self.claims: dict[str, Claim] = {}
         self.stats = Stats()
 
     # accounts
@@ -159,6 +168,19 @@ class Store:
         if session is None or session.user is not user:
             raise ApiError(SESSION, f"Session not found: {session_id}")
         return session
+
+    # browser links
+    def issue_claim(self, session: Session, ttl: float) -> str:
+        value = "clm_" + rand(32)
+        self.claims[value] = Claim(session.session_id, time.time() + ttl)
+        return value
+
+    def claimed_session(self, value: str) -> Session | None:
+        """The session a live claim token points at; None if unknown, expired, or the session is gone."""
+        claim = self.claims.get(value)
+        if claim is None or time.time() >= claim.expires_at:
+            return None
+        return self.sessions.get(claim.session_id)
 
     def iso(self, ts: float) -> str:
         return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

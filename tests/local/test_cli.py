@@ -58,3 +58,13 @@ def test_flags_env_and_validation(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ValueError, match="must be a int"):
         Knobs().update({"fail_5xx": "many"})
     assert Knobs.from_env({"NEMO_LOCAL_SEED": "9"}).seed == 9
+
+
+def test_new_fault_knobs_from_flags_and_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEMO_LOCAL_WRONG_CONTENT_TYPE", "2")
+    monkeypatch.setenv("NEMO_LOCAL_CLAIM_TTL_SECONDS", "60")
+    args = ["--plan-required", "1", "--malformed-json", "3", "--malformed-json-path", "/api/state/"]
+    knobs = build_knobs(parser().parse_args([*args, "--wrong-content-type-path", "/run_sse"]))
+    assert (knobs.plan_required, knobs.malformed_json, knobs.malformed_json_path) == (1, 3, "/api/state/")
+    assert (knobs.wrong_content_type, knobs.wrong_content_type_path) == (2, "/run_sse")
+    assert knobs.claim_ttl_seconds == 60

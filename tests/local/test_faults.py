@@ -70,3 +70,76 @@ async def test_lose_session_expire_tokens_exhaust_credits(local_backend: LocalBa
         assert keep in local_backend.store.sessions
         fresh, sid2 = await start(client)  # new tokens work
         assert (await state(client, fresh, sid2))["video_infos"] == []
+
+
+async def test_plan_required_despite_attribution_headers(local_backend: LocalBackend) -> None:
+    async with httpx.AsyncClient(base_url=local_backend.url) as client:
+        headers, sid = await start(client)
+        assert headers["X-Skill-Source"]  # the attribution headers are sent
+        draft = {"t": [{"tt": 0, "sg": [{"s": 0, "d": 1000}]}], "d": 1000}
+        local_backend.knobs.update({"plan_required": 2})
+        for n in range(2):
+            body = {"id": f"render_plan_{n}", "sessionId": sid, "draft": draft}
+            r = await client.post("/api/render/proxy/lambda", headers=headers, json=body)
+            assert r.status_code == 402
+            assert r.json()["code"] == 402
+            assert r.json()["success"] is False
+            assert "free plan export blocked" in r.json()["message"].lower()
+        assert local_backend.knobs.plan_required == 0
+        assert local_backend.stats.renders == {}
+        # an invalid submission is a 400 and does not consume the fault
+        local_backend.knobs.plan_required = 1
+        bad = await client.post("/api/render/proxy/lambda", headers=headers, json={"sessionId": sid})
+        assert bad.status_code == 400
+        assert local_backend.knobs.plan_required == 1
+
+
+async def test_wrong_content_type_is_a_200_html_gateway_page(local_backend: LocalBackend) -> None:
+    async with httpx.AsyncClient(base_url=local_backend.url) as client:
+        headers, sid = await start(client)
+        local_backend.knobs.update({"wrong_content_type": 2, "wrong_content_type_path": "/api/state/"})
+        assert (await client.get("/api/credits/balance/simple", headers=headers)).json()["code"] == 0
+        for _ in range(2):
+            r = await client.get(f"/api/state/nemo_agent/me/{sid}/latest", headers=headers)
+            assert r.status_code == 200  # on purpose: a status check alone is fooled
+            assert r.headers["content-type"].startswith("text/html")
+            assert "502 Bad Gateway" in r.text
+            with pytest.raises(ValueError):
+                r.json()
+        assert (await state(client, headers, sid))["video_infos"] == []
+        # no path filter: any route, and the request never reaches the backend
+        local_backend.knobs.update({"wrong_content_type": 1, "wrong_content_type_path": ""})
+        before = local_backend.stats.render_submits
+        r = await client.post("/api/render/proxy/lambda", headers=headers, json={})
+        assert r.headers["content-type"].startswith("text/html")
+        assert local_backend.stats.render_submits == before
+        assert (await client.get("/_local/knobs")).json()["data"]["wrong_content_type"] == 0
+
+
+async def test_malformed_json_truncates_json_answers_only(local_backend: LocalBackend) -> None:
+    async with httpx.AsyncClient(base_url=local_backend.url) as client:
+        headers, _ = await start(client)
+        r = await client.patch("/_local/knobs", json={"malformed_json": 2, "malformed_json_path": "/api/"})
+        assert r.json()["data"]["malformed_json"] == 2  # the admin answer itself is never mangled
+        cut = [await client.get("/api/credits/balance/simple", headers=headers) for _ in range(2)]
+        whole = await client.get("/api/credits/balance/simple", headers=headers)
+        assert whole.json()["data"]["available"] == 100
+        assert local_backend.knobs.malformed_json == 0
+        for r in cut:
+            assert r.status_code == 200
+            assert r.headers["content-type"] == "application/json"
+            assert int(r.headers["content-length"]) == len(r.content)  # a complete, well-framed answer
+            assert whole.content.startswith(r.content)
+            assert 0 < len(r.content) < len(whole.content)
+            with pytest.raises(ValueError):
+                r.json()
+        # the request still takes effect: a new session exists though its answer is unreadable
+        local_backend.knobs.malformed_json = 1
+        r = await client.post("/api/tasks/me/with-session/nemo_agent", headers=headers, json={})
+        with pytest.raises(ValueError):
+            r.json()
+        assert len(local_backend.store.sessions) == 2
+        # non-JSON answers pass and do not count; errors in the envelope are JSON and do
+        local_backend.knobs.update({"malformed_json": 1, "malformed_json_path": ""})
+        assert (await client.get("/cdn/uploads/nothing")).status_code == 404  # JSON 404: consumed
+        assert local_backend.knobs.malformed_json == 0

@@ -38,8 +38,9 @@ async def test_submit_validation(local_backend: LocalBackend, media: dict[str, P
         assert r.status_code == 409
         assert r.json()["success"] is False
         assert "new id" in r.json()["error"]
+        bad: Any
         for bad in ({"t": []}, {"t": [{"tt": 0, "sg": []}]}, "nope"):
-            r = await client.post(SUBMIT, headers=headers, json=_body(sid, bad))  # type: ignore[arg-type]
+            r = await client.post(SUBMIT, headers=headers, json=_body(sid, bad))
             assert r.status_code == 400
             assert "no track with segments" in r.json()["message"]
         assert (
