@@ -26,7 +26,7 @@ import json, sys, zipfile
 z = zipfile.ZipFile(sys.argv[1])
 names = set(z.namelist())
 need = {"manifest.json", "pyproject.toml", "README.md", "SKILL.md", "server/main.py",
-        "nemo_mcp/__init__.py", "nemo_mcp/cli.py", "nemo_mcp/server/app.py", "nemo_mcp/api/client.py"}
+        "nemo_mcp/__init__.py", "nemo_mcp/cli.py", "nemo_mcp/server/app.py", "nemo_mcp/api/__init__.py"}
 missing = sorted(need - names)
 assert not missing, f"bundle lacks {missing}"
 junk = sorted(n for n in names if "__pycache__" in n or n.endswith(".pyc") or n.startswith((".venv/", "tests/")))

@@ -43,7 +43,7 @@ def test_wheel_contents(wheel: Path) -> None:
         names = set(z.namelist())
         assert "nemo_mcp/SKILL.md" in names
         assert z.read("nemo_mcp/SKILL.md") == (ROOT / "SKILL.md").read_bytes()
-        for module in ("cli.py", "install.py", "server/app.py", "api/client.py", "local/backend.py"):
+        for module in ("cli.py", "install.py", "server/app.py", "api/__init__.py", "local/__init__.py"):
             assert f"nemo_mcp/{module}" in names, module
         assert not [n for n in names if n.startswith("tests/") or "__pycache__" in n]
         info = next(n for n in names if n.endswith(".dist-info/METADATA"))
