@@ -6,7 +6,7 @@ import re
 from importlib.metadata import version
 
 from nemo_mcp.api.config import parse_frontmatter
-from tests.packaging.helpers import ROOT, TOOLS, frontmatter, pyproject_version
+from tests.packaging.helpers import ROOT, TOOLS, frontmatter, load_json, pyproject_version
 
 TEXT = (ROOT / "SKILL.md").read_text(encoding="utf-8")
 
@@ -33,7 +33,8 @@ def test_openclaw_metadata() -> None:
 
 def test_body_teaches_every_tool_and_no_raw_http() -> None:
     _, body = frontmatter(TEXT)
-    for tool in TOOLS:
+    manifest_tools = [t["name"] for t in load_json("manifest/manifest.json")["tools"]]
+    for tool in {*TOOLS, *manifest_tools}:
         assert f"`{tool}" in body, tool
     assert "curl " not in body.replace("no curl", "")
     assert "mega-api" not in body
