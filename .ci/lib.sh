@@ -14,7 +14,7 @@ isolate_env() {
   export XDG_CONFIG_HOME=$dir/config NEMO_DOWNLOAD_DIR=$dir/downloads
   export MCP_CATALOG_PATH=$dir/inspector/mcp.json MCP_CLIENT_CONFIG_PATH=$dir/inspector/client.json
   export MCP_INSPECTOR_SECRET_STORE=memory  # CI has no OS keychain; nothing secret is stored anyway
-  unset NEMO_TOKEN NEMO_API_URL NEMO_WEB_URL NEMO_MEDIA_DIRS NEMO_CLIENT_ID SKILL_SOURCE
+  unset NEMO_TOKEN NEMO_API_URL NEMO_WEB_URL NEMO_MEDIA_DIRS NEMO_CLIENT_ID SKILL_SOURCE NEMO_MCP_AUTH_TOKEN
 }
 
 start_http_server() {
