@@ -130,14 +130,21 @@ def _service(ctx: Context) -> NemoService:
     return app.service
 
 
+def _error_result(message: str) -> CallToolResult:
+    """An is_error result whose text starts with the tag (`[no_credits] ...`), as the instructions promise.
+
+    Raising ToolError would make the SDK prefix "Error executing tool <name>: " to the text."""
+    return CallToolResult(content=[TextContent(type="text", text=message)], is_error=True)
+
+
 async def _guard(coro: Any, service: NemoService) -> Any:
-    """Run a service call; anything that is not already a ToolError is mapped in ONE place."""
+    """Run a service call; every failure becomes a tagged error result, mapped in ONE place."""
     try:
         return await coro
-    except ToolError:
-        raise
+    except ToolError as exc:
+        return _error_result(str(exc))
     except Exception as exc:
-        raise service.error(exc) from exc
+        return _error_result(str(service.error(exc)))
 
 
 # --- readable texts -------------------------------------------------------------------------------------
@@ -255,6 +262,8 @@ def build_server(settings: ServerSettings | None = None) -> MCPServer[AppContext
         """
         svc = _service(ctx)
         r = await _guard(svc.upload_media(sources, session_id, wait_seconds, _progress(ctx)), svc)
+        if isinstance(r, CallToolResult):
+            return r
         text = r.message + (f"\nNext: {r.next_step}" if r.next_step else "")
         return _respond(r, text)
 
@@ -290,6 +299,8 @@ def build_server(settings: ServerSettings | None = None) -> MCPServer[AppContext
         """
         svc = _service(ctx)
         r = await _guard(svc.edit_video(instruction, session_id, wait_seconds, _progress(ctx)), svc)
+        if isinstance(r, CallToolResult):
+            return r
         return _respond(r, _edit_text(r))
 
     @mcp.tool(title="Show the timeline", annotations=READ_ONLY, structured_output=True)
@@ -301,6 +312,8 @@ def build_server(settings: ServerSettings | None = None) -> MCPServer[AppContext
         edit or render still running on it."""
         svc = _service(ctx)
         r = await _guard(svc.get_timeline(session_id), svc)
+        if isinstance(r, CallToolResult):
+            return r
         return _respond(r, r.message)
 
     @mcp.tool(title="Check credits", annotations=READ_ONLY, structured_output=True)
@@ -309,6 +322,8 @@ def build_server(settings: ServerSettings | None = None) -> MCPServer[AppContext
         (free anonymous users get a registration link)."""
         svc = _service(ctx)
         r = await _guard(svc.check_credits(), svc)
+        if isinstance(r, CallToolResult):
+            return r
         return _respond(r, r.message)
 
     @mcp.tool(
@@ -362,6 +377,8 @@ def build_server(settings: ServerSettings | None = None) -> MCPServer[AppContext
             ),
             svc,
         )
+        if isinstance(r, CallToolResult):
+            return r
         return _respond(r, _export_text(r))
 
     @mcp.tool(title="Wait for a job", annotations=READ_ONLY, structured_output=True)
@@ -376,6 +393,8 @@ def build_server(settings: ServerSettings | None = None) -> MCPServer[AppContext
         outcome. Safe to call repeatedly; it never re-sends anything. Handles last one hour."""
         svc = _service(ctx)
         r = await _guard(svc.get_job(job_id, wait_seconds, _progress(ctx)), svc)
+        if isinstance(r, CallToolResult):
+            return r
         if r.edit is not None:
             text = _edit_text(r.edit)
         elif r.export is not None:
@@ -401,6 +420,8 @@ def build_server(settings: ServerSettings | None = None) -> MCPServer[AppContext
         this only stops waiting for it; the backend finishes it and charges the credits."""
         svc = _service(ctx)
         r = await _guard(svc.cancel_job(job_id), svc)
+        if isinstance(r, CallToolResult):
+            return r
         return _respond(r, r.message)
 
     @mcp.tool(title="Start a new project", annotations=_write(idempotent=False), structured_output=True)
@@ -412,6 +433,8 @@ def build_server(settings: ServerSettings | None = None) -> MCPServer[AppContext
         list_projects and session_id."""
         svc = _service(ctx)
         r = await _guard(svc.new_project(title), svc)
+        if isinstance(r, CallToolResult):
+            return r
         text = r.message + (f"\nOpen in the NemoVideo editor: {r.browser_link}" if r.browser_link else "")
         return _respond(r, text)
 
@@ -421,6 +444,8 @@ def build_server(settings: ServerSettings | None = None) -> MCPServer[AppContext
         is current. Pass a session_id to other tools to work on an earlier project."""
         svc = _service(ctx)
         r = await _guard(_async(svc.list_projects), svc)
+        if isinstance(r, CallToolResult):
+            return r
         lines = [r.message]
         for p in r.projects:
             flag = " (current)" if p.current else (" (gone)" if p.lost else "")

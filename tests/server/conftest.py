@@ -90,7 +90,7 @@ class Session:
     async def fail(self, name: str, args: dict[str, Any] | None, tag: str) -> str:
         c = await self.call(name, args)
         assert c.error, f"expected [{tag}], got success: {c.text}"
-        assert f"[{tag}]" in c.text, c.text
+        assert c.text.startswith(f"[{tag}] "), c.text  # the tag leads, no SDK prefix
         # never raw JSON, tracebacks or tokens
         assert "Traceback" not in c.text
         assert "nmv_usr_" not in c.text
