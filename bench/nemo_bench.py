@@ -1463,6 +1463,9 @@ ANALYSIS: dict[str, dict[str, str]] = {
     },
 }
 
+# Rough lower bounds of each figure's duration (s), to skip rather than overrun the total budget.
+MIN_FIGURE_SECONDS = {"cold_start": 15, "tool_call": 5, "upload": 15, "sse": 10, "export": 40, "http": 10}
+
 RUNNERS: dict[str, Callable[[Bench, Figure], Awaitable[None]]] = {
     "cold_start": fig_cold_start,
     "tool_call": fig_tool_call,
@@ -1487,6 +1490,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--update-readme",
         action="store_true",
         help="also write the table into bench/README.md (Latest results)",
+    )
+    p.add_argument(
+        "--budget", type=float, default=285.0, help="total seconds; later figures are skipped (errors)"
     )
     p.add_argument("--sse-events", type=int, default=100_000)
     p.add_argument("--render-seconds", type=float, default=30.0)
@@ -1515,8 +1521,11 @@ async def amain(args: argparse.Namespace) -> int:
             log(f"{name}: running")
             load0 = os.getloadavg()[0]
             t0 = time.perf_counter()
+            left = args.budget - (time.time() - started)
             try:
-                with anyio.fail_after(240):
+                if left < MIN_FIGURE_SECONDS[name]:
+                    raise TimeoutError(f"not run: {left:.0f} s left of the {args.budget:.0f} s budget")
+                with anyio.fail_after(min(240, left)):
                     await RUNNERS[name](bench, fig)
             except Exception as exc:
                 fig.error = f"{type(exc).__name__}: {exc}"
