@@ -81,7 +81,8 @@ def _json_error(code: int, message: str, path: str, headers: dict[str, str] | No
 
 
 class Guard:
-    """Wraps the Starlette app; faults apply to the NemoVideo routes, never to the `/_local/` admin routes."""
+    """Wraps the Starlette app. Faults apply to the NemoVideo API routes only (not `/_local/`, not the web
+    pages); `/_local/` is refused here unless `admin_refusal` passes (the routes check again)."""
 
     def __init__(self, app: ASGIApp, backend: LocalBackend) -> None:
         self.app, self.backend = app, backend
