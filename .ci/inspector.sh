@@ -5,7 +5,8 @@
 #   the Claude Desktop entry written by `nemo-mcp install --client claude` (Inspector --config/--server):
 #     tools/call check_credits
 #   Streamable HTTP, `nemo-mcp --transport http --backend local` (one process keeps its project between calls):
-#     tools/call new_project, then tools/call get_timeline on that project
+#     tools/call new_project, then tools/call get_timeline on that project;
+#     with NEMO_MCP_AUTH_TOKEN set: tools/list refused without the bearer token (exit 3), served with it
 # Every call must exit 0 (the Inspector exits 5 when a tool returns isError). Each stdio call starts a fresh
 # server, so its get_timeline sees no project yet; the HTTP server keeps one between calls.
 set -euo pipefail
@@ -63,4 +64,19 @@ inspect --method tools/call --tool-name new_project --tool-args-json '{"title": 
 inspect --method tools/call --tool-name get_timeline "$MCP_URL" >"$work/timeline2.json" 2>"$work/timeline2.err" \
   || { cat "$work/timeline2.err" "$work/timeline2.json" "$work/http.log" >&2; exit 1; }
 "$PY" -c 'import json, sys; r = json.load(open(sys.argv[1]))["result"]; assert not r.get("isError"); print("   " + r["content"][0]["text"].splitlines()[0])' "$work/timeline2.json"
+stop_http_server
+
+echo "-- Streamable HTTP with NEMO_MCP_AUTH_TOKEN: refused without the bearer token, served with it"
+NEMO_MCP_AUTH_TOKEN=ci-bearer-token start_http_server "$work/http-auth.log"
+rc=0
+inspect --method tools/list "$MCP_URL" >"$work/noauth.json" 2>"$work/noauth.err" || rc=$?
+if [ "$rc" -ne 3 ]; then
+  echo "   expected exit 3 (auth required) without a token, got $rc" >&2
+  cat "$work/noauth.err" "$work/noauth.json" >&2
+  exit 1
+fi
+echo "   no token: exit 3 (auth required)"
+inspect "$MCP_URL" --method tools/list --header "Authorization: Bearer ci-bearer-token" >"$work/auth.json" \
+  2>"$work/auth.err" || { cat "$work/auth.err" "$work/auth.json" "$work/http-auth.log" >&2; exit 1; }
+"$PY" -c 'import json, sys; print("   bearer token: %d tools" % len(json.load(open(sys.argv[1]))["result"]["tools"]))' "$work/auth.json"
 echo "inspector: ok"
