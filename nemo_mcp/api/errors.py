@@ -95,7 +95,8 @@ def clean_backend_message(raw: Any, limit: int = 160) -> str | None:
     if not isinstance(raw, str):
         return None
     text = " ".join(raw.split())
-    if not text or text[0] in "{[<":
+    # Anything with braces may be a JSON fragment; never pass it on to the model.
+    if not text or text[0] in "[<" or "{" in text or "}" in text:
         return None
     text = redact(text)
     if len(text) > limit:
