@@ -1,0 +1,379 @@
+"""The fault matrix: every fault x every relevant tool, through `mcp.Client` against the real local backend.
+
+One test per fault. Per fault a fresh backend and server; a clip is uploaded and put on the timeline
+(faults off), then each tool is called with the fault armed. Each cell must end in a transparent recovery
+or a tagged, actionable error (`[tag] ...`), and then, with the fault cleared:
+
+- no agent message was sent twice (the backend's accepted-turn log),
+- the next call of the same tool works,
+- no job is left running and no temp file (`*.part`, `*.tmp`) is left behind.
+
+Faults the backend's knobs cannot make (malformed/truncated JSON, wrong content types) are injected by a
+test-only reverse proxy (`faultproxy.py`) between the MCP server and the backend. The outcome of every
+cell is collected and printed as a table at the end of the run (see conftest.py).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client
+
+from nemo_mcp.api.errors import NemoError
+from nemo_mcp.local import Knobs, LocalBackend, run_local_backend
+from nemo_mcp.server.app import build_server
+from nemo_mcp.server.errors import SERVER_TAGS
+from tests.hardening.conftest import record_cell
+from tests.hardening.faultproxy import FaultProxy, Rule, run_fault_proxy
+from tests.media import make_video
+from tests.server.conftest import FAST_API, Call, Session, make_settings
+
+pytestmark = pytest.mark.anyio
+
+CLIENT_TAGS = (
+    {cls.tag for cls in NemoError.__subclasses__()}
+    | {sub.tag for cls in NemoError.__subclasses__() for sub in cls.__subclasses__()}
+    | {
+        "auth",
+        "session_lost",
+        "no_credits",
+        "rate_limited",
+        "server_error",
+        "backend_unreachable",
+        "timeout",
+        "bad_response",
+        "render_failed",
+        "download_failed",
+        "stream_interrupted",
+        "agent_error",
+    }
+)
+KNOWN_TAGS = CLIENT_TAGS | set(SERVER_TAGS)
+TOOLS = ("check_credits", "get_timeline", "upload_media", "edit_video", "export_video", "new_project")
+RECOVERED = "recovered"
+
+
+@dataclass
+class Fault:
+    name: str
+    arm: Callable[[Knobs, FaultProxy, str], None]  # (knobs, proxy, tool) -> None
+    expect: dict[str, set[str]]  # tool -> allowed outcomes; tools not listed are not run
+    api: dict[str, Any] = field(default_factory=dict)
+    knobs: dict[str, Any] = field(default_factory=dict)  # base knobs for this fault's backend
+    during: Callable[[LocalBackend], Awaitable[None]] | None = None  # runs alongside the call
+
+
+async def _exhaust_after(backend: LocalBackend, delay: float) -> None:
+    await anyio.sleep(delay)
+    backend.exhaust_credits()
+
+
+def knob(**values: Any) -> Callable[[Knobs, FaultProxy, str], None]:
+    def arm(k: Knobs, proxy: FaultProxy, tool: str) -> None:
+        k.update(values)
+
+    return arm
+
+
+def proxy_rule(paths: dict[str, str], mode: str, count: int = 1) -> Callable[[Knobs, FaultProxy, str], None]:
+    """Corrupt the first `count` responses on the tool's key path (`paths[tool]`)."""
+
+    def arm(k: Knobs, proxy: FaultProxy, tool: str) -> None:
+        proxy.rules.append(Rule(paths[tool], mode, count))
+
+    return arm
+
+
+def per_tool(**arms: Callable[[Knobs, FaultProxy, str], None]) -> Callable[[Knobs, FaultProxy, str], None]:
+    def arm(k: Knobs, proxy: FaultProxy, tool: str) -> None:
+        arms[tool](k, proxy, tool)
+
+    return arm
+
+
+# The request each tool depends on most (for path-scoped faults).
+KEY_PATH = {
+    "check_credits": "/api/credits",
+    "get_timeline": "/api/state",
+    "upload_media": "/api/upload-video",
+    "edit_video": "/run_sse",
+    "export_video": "/api/render/proxy/lambda",
+    "new_project": "/api/tasks",
+}
+ALL = set(TOOLS)
+R = {RECOVERED}
+
+
+FAULTS: list[Fault] = [
+    Fault(
+        "5xx burst (2x 503)",
+        per_tool(**{t: knob(fail_5xx=2, fail_5xx_path=p) for t, p in KEY_PATH.items()}),
+        {
+            "check_credits": R,  # GETs are retried
+            "get_timeline": R,
+            "upload_media": {"[server_error]"},  # a POST is never retried blindly
+            "edit_video": {"[server_error]"},  # /run_sse is sent once
+            "export_video": {"[server_error]"},  # one submit retry (new render id), also refused
+            "new_project": {"[server_error]"},
+        },
+    ),
+    Fault(
+        "5xx outage (10x 503)",
+        per_tool(**{t: knob(fail_5xx=10, fail_5xx_path=p) for t, p in KEY_PATH.items()}),
+        {t: {"[server_error]"} for t in ("check_credits", "get_timeline", "edit_video", "export_video")},
+    ),
+    Fault(
+        "latency beyond the request timeout",
+        knob(latency=0.6),
+        {t: {"[timeout]"} for t in TOOLS},
+        api={"request_timeout": 0.25, "upload_timeout": 0.25, "max_retries": 1},
+    ),
+    Fault(
+        "agent silent beyond the stream idle timeout",
+        knob(agent_delay=1.2, heartbeat_style="none"),
+        {"edit_video": R},
+        api={"sse_idle_timeout": 0.4},
+    ),
+    Fault("stream dropped before any event", knob(drop_stream_after=0), {"edit_video": R}),
+    Fault("stream dropped during a tool call", knob(drop_stream_after=1), {"edit_video": R}),
+    Fault("stream dropped after the tool result", knob(drop_stream_after=2), {"edit_video": R}),
+    Fault("stream dropped after the text", knob(drop_stream_after=3), {"edit_video": R}),
+    Fault(
+        '{"error": ...} mid-stream',
+        knob(error_mid_stream=1),
+        {"edit_video": {"[agent_error]"}},
+    ),
+    Fault(
+        "token expired",
+        knob(expire_tokens=True),
+        {t: R for t in TOOLS},
+    ),
+    Fault(
+        "session lost",
+        knob(lose_session="*"),
+        {
+            "check_credits": R,
+            "get_timeline": {"[session_lost]"},
+            "upload_media": R,  # moved to a new project, said in the result
+            "edit_video": {"[session_lost]"},
+            "export_video": {"[session_lost]"},
+            "new_project": R,
+        },
+    ),
+    Fault(
+        "credits exhausted mid-turn",
+        knob(agent_delay=0.6),
+        {"edit_video": R},  # the accepted turn completes once; the next one is refused until top-up
+        during=lambda backend: _exhaust_after(backend, 0.3),
+    ),
+    Fault(
+        "credits exhausted",
+        knob(exhaust_credits=True),
+        {
+            "check_credits": R,
+            "edit_video": {"[no_credits]"},
+            "export_video": R,  # export is free
+            "upload_media": R,
+        },
+    ),
+    Fault(
+        "429 storm",
+        per_tool(**{t: knob(rate_limit=12, rate_limit_path=p, retry_after=1) for t, p in KEY_PATH.items()}),
+        {t: {"[rate_limited]"} for t in TOOLS},
+        api={"retry_after_cap": 0.2},
+    ),
+    Fault(
+        "truncated JSON",
+        proxy_rule(KEY_PATH, "truncated_json"),
+        {
+            "check_credits": {"[bad_response]"},
+            "get_timeline": {"[bad_response]"},
+            "upload_media": {"[bad_response]"},
+            "export_video": {RECOVERED, "[bad_response]"},
+            "new_project": {"[bad_response]"},
+        },
+    ),
+    Fault(
+        "malformed JSON",
+        proxy_rule(KEY_PATH, "malformed_json"),
+        {
+            "check_credits": {"[bad_response]"},
+            "get_timeline": {"[bad_response]"},
+            "upload_media": {"[bad_response]"},
+            "export_video": {RECOVERED, "[bad_response]"},
+            "new_project": {"[bad_response]"},
+        },
+    ),
+    Fault(
+        "HTML instead of JSON (wrong content type)",
+        proxy_rule(KEY_PATH, "html"),
+        {
+            "check_credits": {"[bad_response]"},
+            "get_timeline": {"[bad_response]"},
+            "upload_media": {"[bad_response]"},
+            "export_video": {RECOVERED, "[bad_response]"},
+            "new_project": {"[bad_response]"},
+        },
+    ),
+    Fault("SSE truncated mid-JSON", proxy_rule(KEY_PATH, "sse_truncated"), {"edit_video": R}),
+    Fault(
+        "SSE answered with HTML",
+        proxy_rule(KEY_PATH, "sse_html"),
+        {"edit_video": {"[bad_response]", RECOVERED}},
+    ),
+    Fault("render failing", knob(render_fail=True), {"export_video": {"[render_failed]"}}),
+    Fault("output URL gone (download fallback)", knob(output_url_gone=True), {"export_video": R}),
+]
+
+
+# --- harness ---------------------------------------------------------------------------------------------
+
+
+class Rig:
+    def __init__(
+        self, nemo: Session, backend: LocalBackend, proxy: FaultProxy, tmp: Path, clip: Path
+    ) -> None:
+        self.nemo = nemo
+        self.backend = backend
+        self.proxy = proxy
+        self.tmp = tmp
+        self.clip = clip
+        self.n = 0
+        self.edit_calls = 0
+        self.baseline = backend.knobs.as_dict()
+
+    def clear(self) -> None:
+        self.backend.knobs.update(self.baseline)
+        self.proxy.rules.clear()
+        for user in self.backend.store.users.values():  # the user tops up after "no credits"
+            user.available = max(user.available, 5000)
+
+    def args(self, tool: str) -> dict[str, Any]:
+        self.n += 1
+        if tool == "upload_media":
+            return {"sources": [str(self.clip)]}
+        if tool == "edit_video":
+            self.edit_calls += 1
+            return {"instruction": f"add a title 'Cell{self.n}' at the top"}
+        if tool == "export_video":
+            return {"download": True, "wait_seconds": 45}
+        if tool == "new_project":
+            return {"title": f"cell {self.n}"}
+        return {}
+
+    async def prepare(self) -> None:
+        """A current project with a clip on the timeline (faults off)."""
+        self.clear()
+        await self.nemo.ok("upload_media", {"sources": [str(self.clip)]})
+        self.n += 1
+        await self.nemo.ok(
+            "edit_video", {"instruction": f"use the uploaded clip, trim it to 1 s (prep {self.n})"}
+        )
+        self.edit_calls += 1
+
+    async def finish_job(self, c: Call) -> Call:
+        """A 'running' result is followed with get_job until it ends (as a client would)."""
+        data = c.result.structured_content if isinstance(c.result.structured_content, dict) else {}
+        job = data.get("job") or {}
+        deadline = time.monotonic() + 60
+        while not c.error and job.get("status") == "running" and time.monotonic() < deadline:
+            c = await self.nemo.call("get_job", {"job_id": job["job_id"], "wait_seconds": 20})
+            data = c.result.structured_content if isinstance(c.result.structured_content, dict) else {}
+            inner = data.get("edit") or data.get("export") or data.get("upload") or {}
+            job = data.get("job") or {}
+            if job.get("status") != "running" and inner:
+                break
+        return c
+
+
+def outcome_of(c: Call) -> str:
+    if not c.error:
+        return RECOVERED
+    m = re.match(r"\[([a-z_]+)\] (.+)", c.text, re.S)
+    assert m, f"untagged error: {c.text[:300]}"
+    tag, message = m.group(1), m.group(2)
+    assert tag in KNOWN_TAGS, f"unknown tag [{tag}]"
+    assert len(message) > 30, f"not actionable: {c.text}"
+    for leak in ("Traceback", '{"code"', "nmv_usr_", "<html", "Exception"):
+        assert leak not in c.text, c.text
+    return f"[{tag}]"
+
+
+async def assert_clean(rig: Rig, fault: str, tool: str) -> None:
+    # no agent message sent twice
+    texts = [t for ts in rig.backend.stats.turns.values() for t in ts]
+    dup = [t for t, n in Counter(texts).items() if n > 1]
+    assert not dup, f"{fault}/{tool}: agent message sent twice: {dup}"
+    assert len(texts) <= rig.edit_calls, (texts, rig.edit_calls)
+    # no job left running (jobs of the current project show in get_timeline)
+    with anyio.fail_after(30):
+        while True:
+            tl = await rig.nemo.call("get_timeline")
+            running = (tl.result.structured_content or {}).get("running", []) if not tl.error else []
+            if not running:
+                break
+            await anyio.sleep(0.2)
+    # no temp file left behind
+    leftovers = [p for p in rig.tmp.rglob("*") if p.name.endswith((".part", ".tmp"))]
+    assert not leftovers, f"{fault}/{tool}: temp files left: {leftovers}"
+
+
+@asynccontextmanager
+async def rig_for(fault: Fault, tmp: Path) -> AsyncIterator[Rig]:
+    knobs = Knobs(silent_fraction=0.0, agent_delay=0.0, heartbeat_interval=5.0, initial_credits=5000)
+    knobs.update(fault.knobs)
+    clip = make_video(tmp / "media" / "clip.mp4", seconds=2)
+    async with AsyncExitStack() as stack:
+        backend = await stack.enter_async_context(run_local_backend(knobs))
+        proxy, url = await stack.enter_async_context(run_fault_proxy(backend.url))
+        settings = make_settings(tmp, url, api_overrides={**FAST_API, **fault.api})
+        client = await stack.enter_async_context(Client(build_server(settings)))
+        yield Rig(Session(client), backend, proxy, tmp, clip)
+
+
+@pytest.mark.parametrize("fault", FAULTS, ids=[f.name for f in FAULTS])
+async def test_fault_matrix(fault: Fault, tmp_path: Path) -> None:
+    (tmp_path / "media").mkdir(exist_ok=True)
+    failures: list[str] = []
+    with anyio.fail_after(240):
+        async with rig_for(fault, tmp_path) as rig:
+            await rig.prepare()
+            for tool in TOOLS:
+                if tool not in fault.expect:
+                    continue
+                rig.clear()
+                fault.arm(rig.backend.knobs, rig.proxy, tool)
+                try:
+                    async with anyio.create_task_group() as tg:
+                        if fault.during is not None:
+                            tg.start_soon(fault.during, rig.backend)
+                        c = await rig.finish_job(await rig.nemo.call(tool, rig.args(tool)))
+                    got = outcome_of(c)
+                except AssertionError as exc:
+                    record_cell(fault.name, tool, "FAILED")
+                    failures.append(f"{tool}: {exc}")
+                    continue
+                finally:
+                    rig.clear()
+                record_cell(fault.name, tool, got)
+                if got not in fault.expect[tool]:
+                    failures.append(
+                        f"{tool}: expected {sorted(fault.expect[tool])}, got {got}: {c.text[:300]}"
+                    )
+                # the next call works (faults cleared); a lost session or a failed edit needs media again
+                if got in ("[session_lost]",) and tool in ("edit_video", "export_video", "get_timeline"):
+                    await rig.prepare()
+                nxt = await rig.finish_job(await rig.nemo.call(tool, rig.args(tool)))
+                if nxt.error:
+                    failures.append(f"{tool}: the next call failed: {nxt.text[:300]}")
+                await assert_clean(rig, fault.name, tool)
+    assert not failures, "\n".join(failures)
