@@ -1208,11 +1208,11 @@ async def fig_http(bench: Bench, fig: Figure) -> None:
                 await call(c, lat)
         return lat
 
-    async def concurrent() -> tuple[list[float], float, dict[str, float]]:
+    async def concurrent(n: int) -> tuple[list[float], float, dict[str, float]]:
         lat: list[float] = []
         async with contextlib.AsyncExitStack() as stack:
             clients = []
-            for _ in range(n_clients):
+            for _ in range(n):
                 clients.append(await stack.enter_async_context(Client(url, read_timeout_seconds=60)))
             go = anyio.Event()
 
@@ -1240,7 +1240,15 @@ async def fig_http(bench: Bench, fig: Figure) -> None:
         async with Client(url, read_timeout_seconds=60) as c:
             tool_ok(await c.call_tool("new_project", {"title": "bench-http"}), "new_project")
         single_a = await single()
-        conc, wall, cpu = await concurrent()
+        conc, wall, cpu = await concurrent(n_clients)
+        scaling: dict[str, Any] = {}
+        if not bench.args.quick:  # how p95 grows with the number of clients (queueing, not a cliff)
+            for n in (5, 10):
+                lat_n, wall_n, _ = await concurrent(n)
+                scaling[str(n)] = {
+                    "p95_ms": r3(pct(lat_n, 95) * 1000),
+                    "calls_per_s": r3(len(lat_n) / wall_n),
+                }
         single_b = await single()
     finally:
         bench.stop(proc)
@@ -1270,6 +1278,14 @@ async def fig_http(bench: Bench, fig: Figure) -> None:
         },
         "cpu": {k: r3(v) for k, v in cpu.items()},
         "server_cpu_ms_per_call": r3(cpu_per_call * 1000),
+        "scaling_p95_by_clients": {
+            **{k: {**v, "ratio_to_single_p95": r3(v["p95_ms"] / (p95_1 * 1000))} for k, v in scaling.items()},
+            str(n_clients): {
+                "p95_ms": r3(p95_n * 1000),
+                "calls_per_s": r3(len(conc) / wall),
+                "ratio_to_single_p95": r3(p95_n / p95_1),
+            },
+        },
         "little_law_floor": {
             "mean_latency_floor_ms": r3(floor * 1000),
             "floor_over_single_p95": r3(floor / p95_1),
