@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from nemo_mcp.local.sse import StreamDropped
+
 if TYPE_CHECKING:
     from nemo_mcp.local.backend import LocalBackend
 
@@ -157,6 +159,8 @@ class Guard:
 
         try:
             await self.app(scope, receive, tracking_send)
+        except StreamDropped:
+            raise  # an injected fault: let uvicorn break the connection
         except Exception:
             log.exception("unhandled error on %s", path)
             if not started:

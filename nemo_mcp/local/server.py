@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import tempfile
 from collections.abc import AsyncIterator, Generator
 from pathlib import Path
@@ -12,6 +13,25 @@ import uvicorn
 
 from nemo_mcp.local.backend import LocalBackend
 from nemo_mcp.local.knobs import Knobs
+from nemo_mcp.local.sse import StreamDropped
+
+
+def _not_an_injected_drop(record: logging.LogRecord) -> bool:
+    """uvicorn logs the exception that breaks a connection; an injected drop is not an error."""
+    exc = record.exc_info[1] if record.exc_info else None
+    while exc is not None:
+        if isinstance(exc, StreamDropped):
+            return False
+        exc = exc.__cause__ or exc.__context__ or _first_of_group(exc)
+    return True
+
+
+def _first_of_group(exc: BaseException) -> BaseException | None:
+    group = exc if isinstance(exc, BaseExceptionGroup) else None
+    return group.exceptions[0] if group and group.exceptions else None
+
+
+logging.getLogger("uvicorn.error").addFilter(_not_an_injected_drop)
 
 
 class _Server(uvicorn.Server):

@@ -17,6 +17,15 @@ from typing import Any
 AGENT = "nemo_agent"
 
 
+class StreamDropped(Exception):
+    """Raised inside the response body to break the connection mid-stream.
+
+    uvicorn then closes the socket without the final empty chunk, so the client sees a truncated
+    response (an abortive close), exactly what a network drop looks like; a plain `return` would end
+    the chunked body cleanly and be indistinguishable from a normal end of turn.
+    """
+
+
 def frame(payload: dict[str, Any]) -> bytes:
     return f"data: {json.dumps(payload, ensure_ascii=False, separators=(',', ':'))}\n\n".encode()
 

@@ -19,7 +19,7 @@ from starlette.responses import Response, StreamingResponse
 
 from nemo_mcp.local.agent import Aborted, TurnContext, plan, run_turn
 from nemo_mcp.local.envelope import CREDITS, ApiError, bad_request
-from nemo_mcp.local.sse import Encoder, heartbeat
+from nemo_mcp.local.sse import Encoder, StreamDropped, heartbeat
 from nemo_mcp.local.wire import auth, backend_of, base_url, read_json
 
 log = logging.getLogger("nemo_mcp.local")
@@ -124,7 +124,9 @@ async def run_sse(request: Request) -> Response:
                 if beat:
                     yield beat
                 continue
-            if event is None or event is _DROP:
+            if event is _DROP:
+                raise StreamDropped
+            if event is None:
                 return
             yield encoder.encode(event)
             if event["type"] == "error":

@@ -61,6 +61,7 @@ class Turn:
     frames: list[str] = field(default_factory=list)  # raw SSE frames (blank-line separated)
     events: list[dict[str, Any]] = field(default_factory=list)  # decoded `data:` JSON payloads
     heartbeats: list[str] = field(default_factory=list)  # "comment" | "typed" | "empty"
+    dropped: bool = False  # the connection broke mid-stream (incomplete chunked body)
 
     @property
     def texts(self) -> list[str]:
@@ -120,13 +121,16 @@ async def turn(
                 return Turn(resp.status_code, body=resp.json())
             result = Turn(resp.status_code)
             buffer: list[str] = []
-            async for line in resp.aiter_lines():
-                if line == "":
-                    if buffer:
-                        _frame(result, buffer)
-                    buffer = []
-                else:
-                    buffer.append(line)
+            try:
+                async for line in resp.aiter_lines():
+                    if line == "":
+                        if buffer:
+                            _frame(result, buffer)
+                        buffer = []
+                    else:
+                        buffer.append(line)
+            except httpx.RemoteProtocolError:
+                result.dropped = True
             if buffer:
                 _frame(result, buffer)
             return result

@@ -188,6 +188,7 @@ async def test_drop_stream_after_keeps_the_edit(media: dict[str, Path]) -> None:
     ):
         headers, sid = await _ready(client, media["clip"])
         t = await turn(client, headers, sid, "trim to the first 1 second")
+        assert t.dropped  # an abortive close, not a clean end of the chunked body
         assert len(t.events) == 1
         assert t.tools == ["edit_multitrack"]
         assert not t.errors
@@ -275,6 +276,7 @@ async def test_drop_before_any_event_and_client_disconnect(media: dict[str, Path
         t = await turn(client, headers, sid, "make it square")
         assert t.status == 200
         assert t.frames == []
+        assert t.dropped
         backend.knobs.drop_stream_after = -1
         # the client walks away after the first event: the edit still lands
         body = {
