@@ -113,7 +113,9 @@ class TurnMixin(ServiceCore):
         # call still waits for its result, with no text after it, is treated as a drop (skill §3.6).
         dangling = end.reason == "closed" and bool(pending) and not end.texts
         if end.reason in ("interrupted", "idle_timeout") or dangling:
-            after, recovered = await self._recover(job, rec, last)
+            after, recovered = await self._recover(
+                job, rec, last, landed=bool(stages) or bool(diff(before, last))
+            )
             if not recovered:
                 raise TaggedError(
                     "stream_interrupted",
@@ -181,8 +183,13 @@ class TurnMixin(ServiceCore):
                 return now
         return after
 
-    async def _recover(self, job: Job, rec: ProjectRecord, last: ProjectState) -> tuple[ProjectState, bool]:
-        """Skill §3.6: never re-send; check the state until it changes, bounded."""
+    async def _recover(
+        self, job: Job, rec: ProjectRecord, last: ProjectState, *, landed: bool = False
+    ) -> tuple[ProjectState, bool]:
+        """Skill §3.6: never re-send; check the state until it changes, bounded.
+
+        `landed`: the edit already showed in the state while the stream ran (a tool result was followed by
+        a change), so one more look is enough: the drop lost only the rest of the reply."""
         intervals = self.settings.recovery_intervals
         current = last
         for i, delay in enumerate(intervals, start=1):
@@ -194,7 +201,6 @@ class TurnMixin(ServiceCore):
                 await self._raise_lost(rec)
             except NemoError:
                 continue
-            if diff(last, current):
-                # Give a two-stage generation a moment to finish its second stage.
+            if diff(last, current) or landed:
                 return current, True
         return current, False

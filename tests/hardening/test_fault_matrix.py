@@ -335,7 +335,9 @@ async def rig_for(fault: Fault, tmp: Path) -> AsyncIterator[Rig]:
     async with AsyncExitStack() as stack:
         backend = await stack.enter_async_context(run_local_backend(knobs))
         proxy, url = await stack.enter_async_context(run_fault_proxy(backend.url))
-        settings = make_settings(tmp, url, api_overrides={**FAST_API, **fault.api})
+        settings = make_settings(
+            tmp, url, api_overrides={**FAST_API, **fault.api}, recovery_intervals=(0.1, 0.2, 0.4, 0.6)
+        )
         client = await stack.enter_async_context(Client(build_server(settings)))
         yield Rig(Session(client), backend, proxy, tmp, clip)
 

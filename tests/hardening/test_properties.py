@@ -11,6 +11,7 @@ uploads, state for any JSON document).
 from __future__ import annotations
 
 import json
+import os
 import re
 import tempfile
 from pathlib import Path
@@ -42,7 +43,11 @@ from nemo_mcp.server.routing import Intent, find_sources, route
 from nemo_mcp.server.service_read import ReadMixin
 from nemo_mcp.server.translate import GuiAction, translate
 
-PROPS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPS = settings(
+    max_examples=int(os.environ.get("NEMO_HYPOTHESIS_EXAMPLES", "150")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 # Instruction-like text: words the router and translator react to, paths, URLs, CJK, punctuation.
 WORDS = st.sampled_from(
