@@ -35,6 +35,8 @@ class FaultProxy:
         self.upstream = upstream.rstrip("/")
         self.rules: list[Rule] = []
         self.hits: list[str] = []
+        self.seen: list[str] = []  # every request: "METHOD URL" (for leak scans)
+        self.seen_headers: list[tuple[str, str]] = []  # every request header except Authorization
         self._http: httpx.AsyncClient | None = None
 
     def _match(self, method: str, path: str) -> Rule | None:
@@ -62,6 +64,8 @@ class FaultProxy:
             for k, v in scope["headers"]
             if k.lower() not in (b"host", b"content-length", b"accept-encoding")
         ]
+        self.seen.append(f"{scope['method']} {path}" + (f"?{query}" if query else ""))
+        self.seen_headers += [(k, v) for k, v in headers if k.lower() != "authorization"]
         req = self._http.build_request(
             scope["method"],
             self.upstream + path + (f"?{query}" if query else ""),
