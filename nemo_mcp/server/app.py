@@ -193,12 +193,16 @@ def build_server(settings: ServerSettings | None = None) -> MCPServer[AppContext
             base_url = settings.api_url
             backend_url: str | None = None
             if settings.backend == "local":
-                from nemo_mcp.local import run_local_backend
+                from nemo_mcp.local import Knobs, run_local_backend
 
                 kwargs: dict[str, Any] = {}
                 if settings.local_data_dir is not None:
                     kwargs["data_dir"] = settings.local_data_dir
-                backend = await stack.enter_async_context(run_local_backend(settings.local_knobs, **kwargs))
+                # NEMO_LOCAL_* variables tune the embedded backend (credits, silent turns, faults...).
+                knobs = settings.local_knobs
+                if knobs is None:
+                    knobs = Knobs.from_env(settings.env)
+                backend = await stack.enter_async_context(run_local_backend(knobs, **kwargs))
                 base_url = backend_url = str(backend.url)
                 log.info("embedded NemoVideo backend at %s", backend_url)
             config = build_api_config(settings, base_url)
