@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Packaging checks with the ecosystem's own validators:
 #   mcpb validate manifest/manifest.json                 (@anthropic-ai/mcpb, MCPB manifest 0.4 schema)
-#   manifest/server.json against the registry schema    (vendored 2025-12-11 schema; .ci/check_server_json.py)
+#   manifest/server.json against the 2025-12-11 constraints (our schema in manifest/schema; .ci/check_server_json.py)
 #   manifest/build-mcpb.sh packs a .mcpb                 (then its contents are checked)
 #   the unpacked bundle builds from its own pyproject.toml and its entry point serves tools/list over
 #   stdio (pip stands in for the host's uv; the MCP Inspector CLI is the client)
