@@ -6,10 +6,13 @@ import logging
 from pathlib import Path
 
 from nemo_mcp.api import (
+    BackendUnreachableError,
+    MalformedResponseError,
+    NemoTimeoutError,
     SessionLostError,
     UploadedFile,
 )
-from nemo_mcp.server.errors import refuse
+from nemo_mcp.server.errors import TaggedError, refuse
 from nemo_mcp.server.jobs import Job, JobKind
 from nemo_mcp.server.models import (
     MediaInfo,
@@ -67,6 +70,15 @@ class UploadMixin(ServiceCore):
             try:
                 infos = await self._upload_once(rec, checked, job)
                 return rec, infos, notes
+            except (MalformedResponseError, NemoTimeoutError, BackendUnreachableError) as exc:
+                # The bytes may have arrived even though the answer did not: say so, so that the files
+                # are not uploaded twice blindly.
+                tag, message = self.describe(exc)
+                raise TaggedError(
+                    tag,
+                    f"{message} The upload may have reached project {rec.session_id} anyway: check "
+                    "get_timeline (media count) before uploading the same files again.",
+                ) from None
             except SessionLostError:
                 if attempt:
                     raise
