@@ -1,5 +1,8 @@
 """The ONE place where failures become `ToolError("[tag] what happened. what to do")`.
 
+The tools (`app._guard`) hand that text to the client as an `is_error` result that starts with the tag
+(raising ToolError out of a tool would make the SDK prefix "Error executing tool <name>: ").
+
 Client errors (`nemo_mcp.api.errors.NemoError`, each with `.tag` and an actionable message), local rule
 violations (`PathRuleError`) and the server's own refusals all pass through `tool_error()`. Anything
 unexpected becomes `[internal]` with no traceback, backend JSON or token in the text (the traceback goes

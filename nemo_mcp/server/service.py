@@ -20,7 +20,6 @@ import anyio
 from nemo_mcp.api import (
     ApiConfig,
 )
-from nemo_mcp.api.timeline import Timeline, format_seconds
 from nemo_mcp.server.errors import describe, refuse
 from nemo_mcp.server.jobs import JobKind
 from nemo_mcp.server.models import (
@@ -116,11 +115,6 @@ class NemoService(EditMixin):
             backend_cancelled=backend,
             message=what,
         )
-
-
-def describe_timeline(tl: Timeline) -> str:
-    dur = f", {format_seconds(tl.duration_ms)} s" if tl.duration_ms else ""
-    return tl.summary_line() + dur
 
 
 def build_api_config(settings: ServerSettings, base_url: str | None) -> ApiConfig:

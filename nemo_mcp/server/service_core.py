@@ -34,10 +34,6 @@ log = logging.getLogger(__name__)
 Progress = Callable[[float, float | None, str], Awaitable[None]]
 
 
-async def _no_progress(progress: float, total: float | None, message: str) -> None:
-    return None
-
-
 def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, tz=UTC).isoformat(timespec="seconds")
 
