@@ -340,14 +340,18 @@ def build_server(settings: ServerSettings | None = None) -> MCPServer[AppContext
         session_id: Annotated[str | None, SESSION_FIELD] = None,
         render_id: Annotated[
             str | None,
-            Field(description="Resume waiting for this earlier render instead of starting a new one."),
+            Field(
+                max_length=200,
+                description="Resume waiting for this earlier render instead of starting a new one.",
+            ),
         ] = None,
         wait_seconds: Annotated[float | None, WAIT_FIELD] = None,
         download_dir: Annotated[
             str | None,
             Field(
+                max_length=1000,
                 description="Also save the MP4 locally: a sub-folder of the server's download folder "
-                "(NEMO_DOWNLOAD_DIR, default ~/Downloads/nemo-mcp); '' means the folder itself."
+                "(NEMO_DOWNLOAD_DIR, default ~/Downloads/nemo-mcp); '' means the folder itself.",
             ),
         ] = None,
         download: Annotated[

@@ -264,6 +264,10 @@ def resolve_download_dir(requested: str | None, root: Path) -> Path:
     root_resolved = root.resolve()
     if not requested or not requested.strip():
         return root_resolved
+    if has_control_chars(requested):
+        raise PathRuleError(
+            "invalid_argument", "download_dir contains control characters; give a plain sub-folder name."
+        )
     req = _expand(Path(requested.strip()))
     target = req if req.is_absolute() else root_resolved / req
     # Resolve without requiring existence, then check containment (catches `..` and symlinks out).

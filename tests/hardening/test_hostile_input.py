@@ -243,6 +243,10 @@ BAD_ARGS: list[tuple[str, dict[str, Any], str]] = [
     ("new_project", {"title": "t" * 101}, "title"),
     ("export_video", {"download": "yes please"}, "download"),
     ("export_video", {"wait_seconds": [1]}, "wait_seconds"),
+    ("export_video", {"download_dir": "d" * 1001}, "download_dir"),
+    ("export_video", {"download_dir": "out\x00/../../etc"}, "[invalid_argument]"),
+    ("export_video", {"render_id": "r" * 201}, "render_id"),
+    ("export_video", {"render_id": "../../etc/passwd"}, "["),
 ]
 
 
