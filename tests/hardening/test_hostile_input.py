@@ -343,3 +343,28 @@ async def test_failed_download_leaves_no_partial_file(
     local_backend.knobs.fail_5xx = 0
     root = tmp_path / "downloads"
     assert not [p for p in root.rglob("*") if p.is_file()], list(root.rglob("*"))
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs")
+async def test_path_swapped_for_a_fifo_after_the_checks_does_not_hang(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TOCTOU: even if the type checks are fooled (the path became a FIFO in between), the file is opened
+    without blocking and the opened object is re-checked with fstat."""
+    from nemo_mcp.server.paths import PathRuleError, check_local_file
+
+    fifo = tmp_path / "media" / "swapped.mp4"
+    os.mkfifo(fifo)
+    monkeypatch.setattr(Path, "is_file", lambda self: True)
+    monkeypatch.setattr(Path, "is_dir", lambda self: False)
+    try:
+        with anyio.fail_after(5):
+            with pytest.raises(PathRuleError) as info:
+                await anyio.to_thread.run_sync(check_local_file, str(fifo), abandon_on_cancel=True)
+        assert "not a regular file" in info.value.message
+    finally:  # unblock a reader that did block (protection removed), so the thread can end
+        try:
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            os.close(fd)
+        except OSError:
+            pass
