@@ -109,7 +109,8 @@ KEY_PATH = {
     "export_video": "/api/render/proxy/lambda",
     "new_project": "/api/tasks",
 }
-ALL = set(TOOLS)
+# JSON faults: edit_video's JSON dependency is the state read before the turn (the turn itself is SSE).
+JSON_PATH = {**KEY_PATH, "edit_video": "/api/state"}
 R = {RECOVERED}
 
 
@@ -193,34 +194,37 @@ FAULTS: list[Fault] = [
     ),
     Fault(
         "truncated JSON",
-        proxy_rule(KEY_PATH, "truncated_json"),
+        proxy_rule(JSON_PATH, "truncated_json"),
         {
             "check_credits": {"[bad_response]"},
             "get_timeline": {"[bad_response]"},
             "upload_media": {"[bad_response]"},
-            "export_video": {RECOVERED, "[bad_response]"},
+            "edit_video": {"[bad_response]"},  # refused before anything is sent
+            "export_video": {RECOVERED, "[bad_response]"},  # the submit is retried once, new render id
             "new_project": {"[bad_response]"},
         },
     ),
     Fault(
         "malformed JSON",
-        proxy_rule(KEY_PATH, "malformed_json"),
+        proxy_rule(JSON_PATH, "malformed_json"),
         {
             "check_credits": {"[bad_response]"},
             "get_timeline": {"[bad_response]"},
             "upload_media": {"[bad_response]"},
-            "export_video": {RECOVERED, "[bad_response]"},
+            "edit_video": {"[bad_response]"},  # refused before anything is sent
+            "export_video": {RECOVERED, "[bad_response]"},  # the submit is retried once, new render id
             "new_project": {"[bad_response]"},
         },
     ),
     Fault(
         "HTML instead of JSON (wrong content type)",
-        proxy_rule(KEY_PATH, "html"),
+        proxy_rule(JSON_PATH, "html"),
         {
             "check_credits": {"[bad_response]"},
             "get_timeline": {"[bad_response]"},
             "upload_media": {"[bad_response]"},
-            "export_video": {RECOVERED, "[bad_response]"},
+            "edit_video": {"[bad_response]"},  # refused before anything is sent
+            "export_video": {RECOVERED, "[bad_response]"},  # the submit is retried once, new render id
             "new_project": {"[bad_response]"},
         },
     ),
