@@ -124,6 +124,10 @@ def build_api_config(settings: ServerSettings, base_url: str | None) -> ApiConfi
     overrides.setdefault("config_dir", settings.config_dir)
     if settings.backend == "local":
         overrides.setdefault("persist_token", False)
+        if base_url:
+            # The embedded backend serves its own claim and register pages; nemovideo.com knows
+            # nothing of local tokens, so links to it would be dead ends.
+            overrides.setdefault("web_url", base_url)
     env = dict(settings.env) if settings.env is not None else None
     if env is not None and env.get("NEMO_API_URL", "").strip().lower() == "local":
         env.pop("NEMO_API_URL")
