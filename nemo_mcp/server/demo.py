@@ -145,7 +145,23 @@ async def run_demo(out_dir: Path, *, out: TextIO = sys.stdout, seconds: float = 
         if not path:
             raise RuntimeError("the export finished without a downloaded file")
         convo.say("demo", f"done: the MP4 is at {path}")
+        convo.say("demo", await _describe_mp4(Path(path)))
         return Path(path)
+
+
+async def _describe_mp4(path: Path) -> str:
+    """What FFmpeg reads back from the downloaded file: proof it is a real, playable MP4."""
+    from nemo_mcp.local.media import probe
+
+    facts = await probe(path)
+    size = (await anyio.Path(path).stat()).st_size
+    if facts is None:
+        raise RuntimeError(f"{path.name} is not a playable video")
+    sound = f" + {facts.audio_codec}" if facts.has_audio else ", no sound"
+    return (
+        f"probed: {facts.duration:.2f} s, {facts.width}x{facts.height}, {facts.video_codec}{sound}, "
+        f"{size / 1e6:.1f} MB"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
