@@ -443,7 +443,7 @@ def build_server(settings: ServerSettings | None = None) -> MCPServer[AppContext
         r = await _guard(svc.new_project(title), svc)
         if isinstance(r, CallToolResult):
             return r
-        text = r.message + (f"\nOpen in the NemoVideo editor: {r.browser_link}" if r.browser_link else "")
+        text = r.message + (f"\n{svc.link_label}: {r.browser_link}" if r.browser_link else "")
         return _respond(r, text)
 
     @mcp.tool(title="List projects", annotations=LOCAL_READ, structured_output=True)

@@ -54,6 +54,13 @@ class ServiceCore:
         self.web_url = web_url
         self._session_lock = anyio.Lock()
 
+    @property
+    def link_label(self) -> str:
+        """How a browser link is introduced: the embedded backend serves a project page, not the editor."""
+        if self.settings.backend == "local":
+            return "Open the project page (embedded backend)"
+        return "Open in the NemoVideo editor"
+
     def error(self, exc: BaseException) -> ToolError:
         tag, message = self.describe(exc)
         return ToolError(f"[{tag}] {message}")

@@ -170,7 +170,7 @@ class ExportMixin(ServiceCore):
             if dl:
                 result = await self._download(job, result, Path(dl), None)
             if link:
-                result.message += f"\nOpen in the NemoVideo editor: {link}"
+                result.message += f"\n{self.link_label}: {link}"
             return result
 
         return self.jobs.start(JobKind.EXPORT, rec.session_id, "export (render)", work, info=info)

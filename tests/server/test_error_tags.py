@@ -70,4 +70,5 @@ async def test_demo_quick_edit_workflow(tmp_path: Path) -> None:
     log = out.getvalue()
     for step in ("upload_media", "edit_video", "get_timeline", "export_video", "the MP4 is at"):
         assert step in log
-    assert "probed: " in log and "h264 + aac" in log  # the downloaded file plays, with sound
+    assert "probed: " in log
+    assert "h264 + aac" in log  # the downloaded file plays, with sound

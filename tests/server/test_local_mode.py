@@ -26,6 +26,7 @@ async def test_links_point_at_the_embedded_backend_and_open(tmp_path: Path, clip
         link = done.data["browser_link"]
         assert done.data["status"] == "completed"
         assert link.startswith("http://127.0.0.1:"), link  # not nemovideo.com: it would not know this token
+        assert f"Open the project page (embedded backend): {link}" in done.text
         credits = await nemo.ok("check_credits")
         async with httpx.AsyncClient(timeout=10) as http:
             page = await http.get(link)
