@@ -172,6 +172,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.download_dir is not None:
         overrides["download_root"] = args.download_dir.expanduser()
     settings = ServerSettings.from_env(**overrides)
+    if settings.backend == "local":
+        from nemo_mcp.local.media import FFmpegMissing, ffmpeg_exe
+
+        try:
+            ffmpeg_exe()
+        except FFmpegMissing:
+            # Fail at start with the fix, not later with a puzzling error on the first upload.
+            sys.stderr.write(
+                "nemo-mcp: the embedded backend (--backend local / NEMO_API_URL=local) needs FFmpeg: "
+                "pip install 'nemo-mcp[local]' (or uvx --from 'nemo-mcp[local]' nemo-mcp ...)\n"
+            )
+            return 2
     if args.transport == "http" and args.host not in LOOPBACK and not settings.media_dirs:
         # Reachable from other machines: never read arbitrary local files for remote callers.
         settings.allow_local_paths = False

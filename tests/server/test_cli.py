@@ -53,3 +53,19 @@ def test_settings_from_env(tmp_path: Path) -> None:
     cloud = ServerSettings.from_env({"NEMO_API_URL": "https://api.example.com/"})
     assert cloud.backend == "cloud"
     assert cloud.server_key == "https://api.example.com"
+
+
+def test_local_backend_without_ffmpeg_refuses_to_start(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import nemo_mcp.local.media as media
+    from nemo_mcp.server.cli import main
+
+    def missing() -> str:
+        raise media.FFmpegMissing("FFmpeg not found")
+
+    monkeypatch.setattr(media, "ffmpeg_exe", missing)
+    assert main(["--backend", "local"]) == 2
+    err = capsys.readouterr().err
+    assert "needs FFmpeg" in err
+    assert "nemo-mcp[local]" in err
