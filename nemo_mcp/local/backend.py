@@ -21,7 +21,7 @@ from nemo_mcp.local.guard import Guard, is_render
 from nemo_mcp.local.knobs import Knobs
 from nemo_mcp.local.render import RenderJob
 from nemo_mcp.local.routes import routes
-from nemo_mcp.local.store import Store
+from nemo_mcp.local.store import Store, User
 from nemo_mcp.local.upload import is_loopback_url
 
 PUBLIC_DIRS = ("uploads", "generated", "renders")
@@ -62,6 +62,15 @@ class LocalBackend:
     def exhaust_credits(self) -> None:
         for user in self.store.users.values():
             user.available = 0
+
+    def set_credits(self, available: int, user_id: str = "*") -> list[User]:
+        """Set a user's available credits (`*` = every user); the users changed. KeyError if unknown."""
+        if available < 0:
+            raise ValueError("available must be a non-negative integer")
+        users = list(self.store.users.values()) if user_id == "*" else [self.store.users[user_id]]
+        for user in users:
+            user.available = available
+        return users
 
     def apply_one_shot_faults(self) -> None:
         k = self.knobs

@@ -133,10 +133,11 @@ class Guard:
                 return
         started = False
         held: Message | None = None  # a JSON response start held back to truncate its body
+        cut_at: int | None = None  # bytes of a download still to send before the connection breaks
         chunks: list[bytes] = []
 
         async def tracking_send(message: Message) -> None:
-            nonlocal started, held
+            nonlocal started, held, cut_at
             if message["type"] == "http.response.start":
                 started = True
                 mangle = k.malformed_json > 0 and path.startswith(k.malformed_json_path)
@@ -144,17 +145,26 @@ class Guard:
                     k.malformed_json -= 1
                     held = message
                     return
+                if api and k.truncate_download > 0 and is_download(path, scope["method"], message):
+                    k.truncate_download -= 1
+                    cut_at = _content_length(message) // 2
             elif message["type"] == "http.response.body" and held is not None:
                 chunks.append(message.get("body", b""))
                 if message.get("more_body", False):
                     return
-                body = b"".join(chunks)
-                cut = body[: len(body) // 2]  # a strict prefix of a JSON object is never valid JSON
+                body = _mangle(b"".join(chunks), k.malformed_json_style)
                 kept = [(n, v) for n, v in held["headers"] if n.lower() != b"content-length"]
-                await send({**held, "headers": [*kept, (b"content-length", str(len(cut)).encode())]})
+                await send({**held, "headers": [*kept, (b"content-length", str(len(body)).encode())]})
                 held = None
-                await send({"type": "http.response.body", "body": cut})
+                await send({"type": "http.response.body", "body": body})
                 return
+            elif message["type"] == "http.response.body" and cut_at is not None:
+                body = message.get("body", b"")
+                if len(body) < cut_at:
+                    cut_at -= len(body)
+                else:  # the first half is on the wire; break the connection (no clean end)
+                    await send({"type": "http.response.body", "body": body[:cut_at], "more_body": True})
+                    raise StreamDropped("injected fault: download cut short")
             await send(message)
 
         try:
@@ -165,6 +175,29 @@ class Guard:
             log.exception("unhandled error on %s", path)
             if not started:
                 await _json_error(500, "Internal error in the local backend", path)(scope, receive, send)
+
+
+def is_download(path: str, method: str, start: Message) -> bool:
+    """A file answer on one of the two download routes (a static CDN file or a render's /download)."""
+    on_route = path.startswith("/cdn/") or (is_render(path) and path.endswith("/download"))
+    return on_route and method == "GET" and start["status"] == 200 and _content_length(start) > 1
+
+
+def _content_length(start: Message) -> int:
+    for name, value in start.get("headers", []):
+        if name.lower() == b"content-length" and bytes(value).strip().isdigit():
+            return int(value)
+    return 0
+
+
+def _mangle(body: bytes, style: str) -> bytes:
+    """Invalid JSON from a JSON body: its first half (a strict prefix of a JSON object is never valid
+    JSON) or, for `garble`, all of it with `,]` before the closing bracket (`{"code":0,...,]}`)."""
+    if style == "garble":
+        text = body.rstrip()
+        if text[-1:] in (b"}", b"]"):
+            return text[:-1] + b",]" + text[-1:]
+    return body[: len(body) // 2]
 
 
 def _is_json(start: Message) -> bool:

@@ -4,9 +4,9 @@ One `Knobs` object per backend instance. It is read on every request, so changes
 Python object, the `/_local/knobs` admin route, CLI flags (`--silent-fraction 0.5`) or env
 (`NEMO_LOCAL_SILENT_FRACTION`) take effect on the next request. One-shot faults (`expire_tokens`,
 `lose_session`, `exhaust_credits`) are applied by the next request and then reset; counters
-(`fail_5xx`, `rate_limit`, `wrong_content_type`, `malformed_json`, `plan_required`) count down, each
-only when it actually fires. Faults never touch the `/_local/` admin routes or the invented web pages
-(`/workspace/claim`, `/register`).
+(`fail_5xx`, `rate_limit`, `wrong_content_type`, `malformed_json`, `plan_required`,
+`truncate_download`) count down, each only when it actually fires. Faults never touch the `/_local/`
+admin routes or the invented web pages (`/workspace/claim`, `/register`).
 
 - `wrong_content_type`: the request does NOT reach the backend; the answer is HTTP **200** with
   `text/html` and a gateway error page (like a captive portal or a misconfigured proxy), so a client
@@ -14,6 +14,13 @@ only when it actually fires. Faults never touch the `/_local/` admin routes or t
 - `malformed_json`: the backend handles the request normally (state changes happen), but the next N
   `application/json` answers are cut in half: a complete HTTP response with a correct Content-Length
   whose body is invalid JSON. Non-JSON answers (SSE streams, files) pass and do not count.
+  `malformed_json_style` says how: `truncate` (the first half of the body) or `garble` (the whole body
+  with a syntax error before its closing bracket: `{...,]}`, still a correct Content-Length).
+- `truncate_sse`: like `drop_stream_after`, but after N events the next event's frame is sent only up to
+  the middle of its JSON, then the connection breaks (no final chunk). The turn still completes.
+- `truncate_download`: the next N file downloads (`/cdn/...` and `/api/render/proxy/<id>/download`,
+  HTTP 200 only) send a correct Content-Length but only about half of the body, then the connection
+  breaks, like a connection reset mid-transfer.
 - `plan_required`: the next N render submissions that pass validation answer HTTP 402 "Free plan
   export blocked", even with the `X-Skill-*` attribution headers (nemo-api.md §1.13).
 """
@@ -32,11 +39,13 @@ HEARTBEAT_STYLES = ("comment", "typed", "empty", "none")
 SSE_FORMATS = ("adk", "typed")
 ERROR_TRANSPORTS = ("http200", "status")
 RENDER_SHAPES = ("wrapped", "flat")
+MALFORMED_JSON_STYLES = ("truncate", "garble")
 _CHOICES = {
     "heartbeat_style": HEARTBEAT_STYLES,
     "sse_format": SSE_FORMATS,
     "error_transport": ERROR_TRANSPORTS,
     "render_shape": RENDER_SHAPES,
+    "malformed_json_style": MALFORMED_JSON_STYLES,
 }
 
 
@@ -75,10 +84,12 @@ class Knobs:
     wrong_content_type_path: str = ""
     malformed_json: int = 0  # the next N JSON answers (matching the path) are truncated mid-body
     malformed_json_path: str = ""
+    malformed_json_style: str = "truncate"  # truncate | garble (a syntax error, complete length)
     plan_required: int = 0  # the next N valid render submissions answer 402 despite attribution headers
     drop_stream_after: int = (
         -1
     )  # close the SSE connection after N events (-1 = off); the turn still completes
+    truncate_sse: int = -1  # after N events, half of the next frame, then the connection breaks (-1 = off)
     error_mid_stream: int = -1  # emit {"error": ...} after N events and end the turn (-1 = off)
     expire_tokens: bool = False  # one-shot: every issued token expires now
     lose_session: str = ""  # one-shot: forget this session id ("*" = all sessions)
@@ -86,6 +97,7 @@ class Knobs:
     fail_first_render_submit: bool = False  # the first render submission answers 503
     render_fail: bool = False  # renders end with status failed
     output_url_gone: bool = False  # the static output URL 404s, so clients must use /download
+    truncate_download: int = 0  # the next N file downloads break after about half the body
 
     def __post_init__(self) -> None:
         self.validate()

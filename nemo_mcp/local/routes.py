@@ -207,6 +207,31 @@ async def admin_stats(request: Request) -> Response:
     return JSONResponse({"code": 0, "data": data})
 
 
+async def admin_credits(request: Request) -> Response:
+    """Invented: set available credits. `{"user_id": "<id>" | "*", "available": N}` or
+    `{"token": "<API token>", "available": N}`; answers the changed users' balances by user id."""
+    b = _admin(request)
+    body = await read_json(request)
+    available = body.get("available")
+    if isinstance(available, bool) or not isinstance(available, int) or available < 0:
+        raise bad_request('"available" must be a non-negative integer')
+    who = [key for key in ("user_id", "token") if key in body]
+    if len(who) != 1 or not isinstance(body[who[0]], str) or not body[who[0]]:
+        raise bad_request('Name the user with exactly one of "user_id" (an id, or "*" for all) or "token"')
+    if who[0] == "token":
+        token = b.store.tokens.get(body["token"])
+        if token is None:
+            raise ApiError(404, "Unknown token")
+        user_id = token.user.user_id
+    else:
+        user_id = body["user_id"]
+    try:
+        users = b.set_credits(available, user_id)
+    except KeyError:
+        raise ApiError(404, f"Unknown user: {user_id}") from None
+    return JSONResponse({"code": 0, "data": {u.user_id: u.credits() for u in users}})
+
+
 async def admin_reset(request: Request) -> Response:
     _admin(request).reset()
     return JSONResponse({"code": 0, "data": {"reset": True}})
@@ -226,5 +251,6 @@ def routes() -> list[Route]:
         *web_routes(),  # invented stand-ins for NemoVideo's website
         Route("/_local/knobs", admin_knobs, methods=["GET", "PATCH"]),
         Route("/_local/stats", admin_stats, methods=["GET"]),
+        Route("/_local/credits", admin_credits, methods=["PATCH"]),
         Route("/_local/reset", admin_reset, methods=["POST"]),
     ]

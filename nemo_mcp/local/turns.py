@@ -2,7 +2,8 @@
 
 The turn runs as its own task and feeds a queue, so a dropped connection (client-side or the
 `drop_stream_after` fault) does not stop the edit: like the real backend, the state still changes and the
-client recovers by polling state (nemo-api.md §2.6). Credits are frozen while it runs and debited at the end.
+client recovers by polling state (nemo-api.md §2.6); `truncate_sse` breaks it the same way after half a
+frame. Credits are frozen while it runs and debited at the end.
 """
 
 from __future__ import annotations
@@ -115,7 +116,10 @@ async def run_sse(request: Request) -> Response:
     encoder = Encoder(k.sse_format)
     style, interval = k.heartbeat_style, max(0.05, k.heartbeat_interval)
 
+    truncate_after = k.truncate_sse
+
     async def stream() -> AsyncIterator[bytes]:
+        events = 0
         while True:
             try:
                 event = await asyncio.wait_for(queue.get(), None if style == "none" else interval)
@@ -128,7 +132,12 @@ async def run_sse(request: Request) -> Response:
                 raise StreamDropped
             if event is None:
                 return
-            yield encoder.encode(event)
+            data = encoder.encode(event)
+            if events == truncate_after:  # injected: half a frame (cut inside its JSON), then a break
+                yield data[: len(b"data: ") + (len(data) - len(b"data: \n\n")) // 2]
+                raise StreamDropped("injected fault: SSE frame cut mid-JSON")
+            events += 1
+            yield data
             if event["type"] == "error":
                 return
 

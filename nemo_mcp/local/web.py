@@ -207,6 +207,7 @@ async def register(request: Request) -> Response:
     user = b.store.users.get(bind)
     base = base_url(request)
     balance = ""
+    who = user.user_id if user is not None else "*"
     if user is not None:
         left = user.credits()["available"]
         balance = f"<p>User <code>{e(user.user_id)}</code> has {e(left)} credits available.</p>"
@@ -221,6 +222,9 @@ every anonymous user starts with <b>{e(b.knobs.initial_credits)}</b> credits.</p
 <li><b>Restart</b> the local backend (or the MCP server that embeds it): everyone starts over.</li>
 <li><b>Reset</b> it without restarting: <pre>curl -X POST {e(base)}/_local/reset</pre>
 The client then signs in again as a new anonymous user with fresh credits; projects are forgotten.</li>
+<li><b>Top up</b> one user (or <code>"*"</code> for everyone):
+<pre>curl -X PATCH {e(base)}/_local/credits -H 'Content-Type: application/json'
+-d '{{"user_id": "{e(who)}", "available": 1000}}'</pre></li>
 <li><b>Start with more</b>: set the <code>initial_credits</code> knob
 (<code>--initial-credits 1000</code>, <code>NEMO_LOCAL_INITIAL_CREDITS=1000</code>, or
 <code>curl -X PATCH {e(base)}/_local/knobs -H 'Content-Type: application/json'

@@ -16,6 +16,7 @@ ADMIN = [
     ("GET", "/_local/stats"),
     ("GET", "/_local/knobs"),
     ("PATCH", "/_local/knobs"),
+    ("PATCH", "/_local/credits"),
     ("POST", "/_local/reset"),
 ]
 
@@ -26,16 +27,20 @@ def _client(app: object, peer: tuple[str, int], base: str = "http://127.0.0.1:80
 
 async def test_non_loopback_clients_get_403(tmp_path: Path) -> None:
     backend = LocalBackend(Knobs(), tmp_path)
-    backend.store.create_session(backend.store.issue_token("c", "127.0.0.1", 100, 60, 0).user, "p", None)
+    user = backend.store.issue_token("c", "127.0.0.1", 100, 60, 0).user
+    backend.store.create_session(user, "p", None)
     for app in (backend.asgi, backend.app):  # the Guard refuses; the routes repeat the check without it
         async with _client(app, ("10.1.2.3", 1234)) as remote:
             for method, path in ADMIN:
-                r = await remote.request(method, path, json={"render_fail": True})
+                r = await remote.request(
+                    method, path, json={"render_fail": True, "user_id": "*", "available": 0}
+                )
                 assert r.status_code == 403, (method, path)
                 assert r.json()["code"] == 403
                 assert "loopback" in r.json()["message"]
                 assert "turns" not in r.text
         assert backend.knobs.render_fail is False  # not changed
+        assert user.available == 100
         assert len(backend.store.sessions) == 1  # not reset
     async with _client(backend.asgi, ("::ffff:192.168.1.9", 5)) as mapped:
         assert (await mapped.get("/_local/stats")).status_code == 403

@@ -1,14 +1,16 @@
-"""Injected faults: latency, 5xx bursts, rate limits, lost sessions, expired tokens, exhausted credits."""
+"""Injected faults: latency, 5xx bursts, rate limits, lost sessions, expired tokens, exhausted credits,
+broken JSON, gateway pages, cut downloads; and the `/_local/credits` admin route."""
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 
-from nemo_mcp.local import LocalBackend
-from tests.local.helpers import credits, start, state
+from nemo_mcp.local import Knobs, LocalBackend
+from tests.local.helpers import credits, render, start, state, upload
 
 pytestmark = pytest.mark.anyio
 
@@ -143,3 +145,103 @@ async def test_malformed_json_truncates_json_answers_only(local_backend: LocalBa
         local_backend.knobs.update({"malformed_json": 1, "malformed_json_path": ""})
         assert (await client.get("/cdn/uploads/nothing")).status_code == 404  # JSON 404: consumed
         assert local_backend.knobs.malformed_json == 0
+
+
+async def test_malformed_json_garble_keeps_the_length_but_breaks_the_syntax(
+    local_backend: LocalBackend,
+) -> None:
+    async with httpx.AsyncClient(base_url=local_backend.url) as client:
+        headers, _ = await start(client)
+        whole = await client.get("/api/credits/balance/simple", headers=headers)
+        local_backend.knobs.update({"malformed_json": 1, "malformed_json_style": "garble"})
+        r = await client.get("/api/credits/balance/simple", headers=headers)
+        assert r.status_code == 200
+        assert int(r.headers["content-length"]) == len(r.content) == len(whole.content) + 2
+        assert r.content == whole.content[:-1] + b",]}"
+        with pytest.raises(ValueError):
+            r.json()
+        with pytest.raises(ValueError):
+            Knobs(malformed_json_style="shuffle")
+
+
+async def _partial_get(client: httpx.AsyncClient, url: str, headers: dict[str, str]) -> tuple[int, int]:
+    """(declared Content-Length, bytes received) of a download the server breaks off."""
+    got = 0
+    broken = False
+    async with client.stream("GET", url, headers=headers) as resp:
+        assert resp.status_code == 200
+        declared = int(resp.headers["content-length"])
+        try:
+            async for chunk in resp.aiter_raw():
+                got += len(chunk)
+        except httpx.RemoteProtocolError:
+            broken = True
+    assert broken, "the connection should break, not end cleanly"
+    return declared, got
+
+
+async def test_truncate_download_cuts_both_download_routes(
+    local_backend: LocalBackend, media: dict[str, Path]
+) -> None:
+    async with httpx.AsyncClient(base_url=local_backend.url, timeout=30) as client:
+        headers, sid = await start(client)
+        await upload(client, headers, sid, media["clip2"])
+        done = await render(client, headers, sid, (await state(client, headers, sid))["draft"], "render_cut")
+        proxy = "/api/render/proxy/render_cut/download"
+        full = (await client.get(done["outputUrl"])).content
+        assert len(full) > 10_000
+        local_backend.knobs.truncate_download = 2
+        # a HEAD, a JSON error and other routes are no downloads: they pass and do not count
+        assert (await client.head(done["outputUrl"])).status_code == 200
+        assert (await client.get("/api/render/proxy/nope/download", headers=headers)).status_code == 404
+        assert (await client.get("/api/credits/balance/simple", headers=headers)).json()["code"] == 0
+        assert local_backend.knobs.truncate_download == 2
+        for url in (done["outputUrl"], proxy):
+            declared, got = await _partial_get(client, url, headers)
+            assert declared == len(full)  # a correct Content-Length...
+            assert len(full) // 4 < got < len(full)  # ...but only about half the body
+        assert local_backend.knobs.truncate_download == 0
+        assert (await client.get(proxy, headers=headers)).content == full  # the next download is whole
+        local_backend.knobs.truncate_download = 1  # any /cdn/ file counts
+        media_url = (await state(client, headers, sid))["video_infos"][0]["cdn_url"]
+        declared, got = await _partial_get(client, media_url, {})
+        assert got < declared == media["clip2"].stat().st_size
+
+
+async def test_admin_credits_route(local_backend: LocalBackend) -> None:
+    async with httpx.AsyncClient(base_url=local_backend.url) as client:
+        headers, _ = await start(client)
+        other, _ = await start(client)
+        token = headers["Authorization"].split(" ", 1)[1]
+        user_id = local_backend.store.tokens[token].user.user_id
+        r = await client.patch("/_local/credits", json={"token": token, "available": 7})
+        assert r.status_code == 200
+        assert r.json()["data"] == {user_id: {"available": 7, "frozen": 0, "total": 7}}
+        assert (await credits(client, headers))["available"] == 7
+        assert (await credits(client, other))["available"] == 100
+        r = await client.patch("/_local/credits", json={"user_id": user_id, "available": 0})
+        assert (await credits(client, headers))["available"] == 0
+        r = await client.patch("/_local/credits", json={"user_id": "*", "available": 500})
+        assert len(r.json()["data"]) == 2
+        assert (
+            (await credits(client, headers))["available"]
+            == (await credits(client, other))["available"]
+            == 500
+        )
+        for bad in (
+            {"user_id": user_id},
+            {"user_id": user_id, "available": -1},
+            {"user_id": user_id, "available": "5"},
+            {"user_id": user_id, "available": True},
+            {"available": 5},
+            {"user_id": user_id, "token": token, "available": 5},
+        ):
+            r = await client.patch("/_local/credits", json=bad)
+            assert r.status_code == 400, bad
+        assert (await client.patch("/_local/credits", json={"user_id": "anon_x", "available": 5})).json()[
+            "code"
+        ] == 404
+        assert (await client.patch("/_local/credits", json={"token": "nmv_usr_x", "available": 5})).json()[
+            "code"
+        ] == 404
+        assert (await credits(client, headers))["available"] == 500

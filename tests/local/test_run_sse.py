@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 from pathlib import Path
 from typing import Any
@@ -198,6 +199,40 @@ async def test_drop_stream_after_keeps_the_edit(media: dict[str, Path]) -> None:
             while (await credits(client, headers))["frozen"]:
                 await asyncio.sleep(0.05)
         assert (await credits(client, headers))["available"] == 90
+
+
+async def test_truncate_sse_cuts_a_frame_mid_json_and_keeps_the_edit(media: dict[str, Path]) -> None:
+    knobs = Knobs(truncate_sse=1, agent_delay=0.2, silent_fraction=0, heartbeat_style="none")
+    async with (
+        run_local_backend(knobs) as backend,
+        httpx.AsyncClient(base_url=backend.url, timeout=30) as client,
+    ):
+        headers, sid = await _ready(client, media["clip"])
+        body = {
+            "app_name": "nemo_agent",
+            "session_id": sid,
+            "new_message": {"parts": [{"text": "trim to 1 s"}]},
+        }
+        raw, broken = b"", False
+        with anyio.fail_after(10):
+            async with client.stream("POST", "/run_sse", headers=headers, json=body) as resp:
+                try:
+                    async for chunk in resp.aiter_raw():
+                        raw += chunk
+                except httpx.RemoteProtocolError:
+                    broken = True
+        assert broken  # the connection breaks, no clean end of the chunked body
+        *whole, cut = raw.split(b"\n\n")
+        assert len(whole) == 1
+        assert json.loads(whole[0].removeprefix(b"data: "))["content"]["parts"][0]["functionCall"]
+        assert cut.startswith(b'data: {"')  # half a frame: no blank line, JSON cut in the middle
+        with pytest.raises(ValueError):
+            json.loads(cut.removeprefix(b"data: "))
+        with anyio.fail_after(10):  # the turn continues on the server
+            while (await state(client, headers, sid))["draft"]["d"] != 1000:
+                await asyncio.sleep(0.05)
+        backend.knobs.truncate_sse = -1
+        assert (await turn(client, headers, sid, "make it square")).dropped is False
 
 
 async def test_error_mid_stream_aborts_and_refunds(media: dict[str, Path]) -> None:

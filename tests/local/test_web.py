@@ -116,6 +116,8 @@ async def test_register_page(local_backend: LocalBackend) -> None:
         assert "no accounts" in page.lower()
         assert f"<code>{user_id}</code> has 100 credits" in page
         assert f"curl -X POST {local_backend.url}/_local/reset" in page
+        assert f"curl -X PATCH {local_backend.url}/_local/credits" in page
+        assert f"&quot;user_id&quot;: &quot;{user_id}&quot;" in page or f'"user_id": "{user_id}"' in page
         assert "initial_credits" in page
         assert "--initial-credits" in page
         page = _html(await client.get("/register", params={"bind": EVIL}))
