@@ -42,7 +42,9 @@ __all__ = [
     "SessionLostError",
     "StreamInterruptedError",
     "UnsupportedFileError",
+    "format_duration",
     "redact",
+    "short_reason",
 ]
 
 ACCEPTED_EXTENSIONS: tuple[str, ...] = (
@@ -102,6 +104,21 @@ def clean_backend_message(raw: Any, limit: int = 160) -> str | None:
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     return text
+
+
+def short_reason(text: str | None, limit: int = 200) -> str:
+    """A one-line, redacted, shortened reason for a message (``unknown error`` when there is none)."""
+    if not text:
+        return "unknown error"
+    flat = redact(" ".join(text.split()))
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def format_duration(seconds: float) -> str:
+    """``90`` -> ``90 s``, ``600`` -> ``10 min``."""
+    if seconds < 120:
+        return f"{seconds:g} s"
+    return f"{seconds / 60:.0f} min"
 
 
 class NemoError(Exception):

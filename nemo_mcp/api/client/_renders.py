@@ -1,0 +1,189 @@
+"""Exports: submit (a fresh ``render_<uuid>``, retried once with a NEW id), poll, wait, cancel."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncGenerator, Callable, Mapping
+from typing import Any
+
+import anyio
+
+from nemo_mcp.api.client._auth import Authenticated
+from nemo_mcp.api.client._transport import notify, path_segment
+from nemo_mcp.api.errors import (
+    AuthError,
+    BackendUnreachableError,
+    MalformedResponseError,
+    NemoError,
+    NemoTimeoutError,
+    NoCreditsError,
+    NotExportableError,
+    NotFoundError,
+    PlanRequiredError,
+    RateLimitedError,
+    RenderFailedError,
+    ServerError,
+    SessionLostError,
+    format_duration,
+    short_reason,
+)
+from nemo_mcp.api.models import RenderJob, RenderStatus
+from nemo_mcp.api.parsing import parse_render_status
+from nemo_mcp.api.timeline import export_ready
+
+__all__ = ["RendersMixin"]
+
+log = logging.getLogger("nemo_mcp.api")
+
+#: poll errors tolerated on the same render id (up to ``render_poll_error_budget`` in a row)
+_TRANSIENT_POLL_ERRORS = (
+    BackendUnreachableError,
+    NemoTimeoutError,
+    ServerError,
+    RateLimitedError,
+    MalformedResponseError,
+    NotFoundError,
+)
+
+
+class RendersMixin(Authenticated):
+    async def submit_render(
+        self, session_id: str, draft: dict[str, Any], *, output: dict[str, Any] | None = None
+    ) -> RenderJob:
+        """Submit ``draft`` for rendering with a fresh ``render_<uuid>``. On failure, retry once with a NEW id
+        (never the same id). Plan (402), credits, session and invalid-draft errors are not retried."""
+        if not export_ready(draft):
+            raise NotExportableError()
+        attempted: list[str] = []
+        for attempt in range(2):
+            render_id = f"render_{uuid.uuid4().hex}"
+            attempted.append(render_id)
+            try:
+                data = await self._request(
+                    "POST",
+                    "/api/render/proxy/lambda",
+                    endpoint="render",
+                    reauth=False,
+                    json_body={
+                        "id": render_id,
+                        "sessionId": session_id,
+                        "draft": draft,
+                        "output": output or {"format": "mp4", "quality": "high"},
+                    },
+                    session_id=session_id,
+                )
+            except AuthError as exc:
+                if attempt == 0 and self._can_remint():
+                    await self._remint(self._token)
+                    continue
+                raise self._final_auth_error(exc, attempt > 0) from None
+            except (PlanRequiredError, NoCreditsError, SessionLostError, NotExportableError):
+                raise
+            except NemoError as exc:
+                if attempt == 0:
+                    log.info("render submit %s failed (%s); retrying once with a new id", render_id, exc.tag)
+                    continue
+                raise
+            status = parse_render_status(data, render_id) if isinstance(data, Mapping) and data else None
+            accepted_id = render_id
+            if status is not None and status.id and status.id != render_id and isinstance(data, Mapping):
+                accepted_id = status.id  # C2: prefer the backend's id when it names one
+            log.info("render %s submitted for session %s", accepted_id, session_id)
+            return RenderJob(
+                id=accepted_id,
+                session_id=session_id,
+                status=status.status if status is not None and status.status != "unknown" else "pending",
+                progress=status.progress if status is not None else None,
+                attempted_ids=attempted,
+            )
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def get_render(self, render_id: str) -> RenderStatus:
+        data = await self._request(
+            "GET",
+            f"/api/render/proxy/lambda/{path_segment(render_id, 'render id')}",
+            endpoint="poll",
+            idempotent=True,
+        )
+        return parse_render_status(data, render_id)
+
+    async def poll_render(
+        self, render_id: str, *, max_wait: float | None = None
+    ) -> AsyncGenerator[RenderStatus, None]:
+        """Yield each status until a terminal one (completed / failed / cancelled), with adaptive backoff
+        (``render_poll_initial`` x ``render_poll_factor`` up to ``render_poll_max``). Transient poll
+        errors are tolerated on the same id (up to ``render_poll_error_budget`` in a row).
+        ``completed`` without an output URL keeps polling for ``render_url_grace`` s, then is yielded
+        as is (download falls back to the proxy).
+        Raises :class:`NemoTimeoutError` after ``max_wait`` (default ``render_timeout``)."""
+        cfg = self.config
+        budget = cfg.render_timeout if max_wait is None else max_wait
+        start = anyio.current_time()
+        delay = cfg.render_poll_initial
+        errors = 0
+        no_url_since: float | None = None
+        while True:
+            try:
+                status = await self.get_render(render_id)
+                errors = 0
+            except _TRANSIENT_POLL_ERRORS as exc:
+                errors += 1
+                if errors > cfg.render_poll_error_budget:
+                    raise
+                log.info("render %s poll failed (%s); polling the same id again", render_id, exc.tag)
+                status = None
+            now = anyio.current_time()
+            if status is not None:
+                if status.status == "completed" and not status.output_url:
+                    no_url_since = now if no_url_since is None else no_url_since
+                    if now - no_url_since >= cfg.render_url_grace:
+                        yield status
+                        return
+                else:
+                    yield status
+                    if status.terminal:
+                        return
+            elapsed = anyio.current_time() - start
+            if elapsed >= budget:
+                raise NemoTimeoutError(
+                    f"The export {render_id} is still rendering after {format_duration(budget)}. "
+                    "It may still finish: check it again later."
+                )
+            await self._sleep(min(delay, max(0.0, budget - elapsed)))
+            delay = min(delay * cfg.render_poll_factor, cfg.render_poll_max)
+
+    async def wait_render(
+        self,
+        render_id: str,
+        *,
+        max_wait: float | None = None,
+        on_status: Callable[[RenderStatus], Any] | None = None,
+    ) -> RenderStatus:
+        """Poll until terminal; return the completed status or raise :class:`RenderFailedError`."""
+        last: RenderStatus | None = None
+        async for status in self.poll_render(render_id, max_wait=max_wait):
+            last = status
+            await notify(on_status, status)
+        assert last is not None
+        if last.status == "failed":
+            reason = f": {short_reason(last.error)}" if last.error else ""
+            raise RenderFailedError(
+                f"The export failed on the NemoVideo render service{reason}. Try exporting again.",
+                render_id=render_id,
+            )
+        if last.status == "cancelled":
+            raise RenderFailedError("The export was cancelled.", render_id=render_id)
+        return last
+
+    async def cancel_render(self, render_id: str) -> RenderStatus | None:
+        """``POST /api/render/proxy/lambda/<id>/cancel`` (pending renders); the status if reported."""
+        data = await self._request(
+            "POST",
+            f"/api/render/proxy/lambda/{path_segment(render_id, 'render id')}/cancel",
+            endpoint="other",
+            idempotent=True,
+        )
+        if isinstance(data, Mapping) and (data.get("status") or isinstance(data.get("data"), Mapping)):
+            return parse_render_status(data, render_id)
+        return None

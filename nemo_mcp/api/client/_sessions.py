@@ -1,0 +1,73 @@
+"""Projects and what can be read about them: sessions, credits, state, browser links."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from urllib.parse import quote
+
+from nemo_mcp.api.client._auth import Authenticated
+from nemo_mcp.api.client._transport import APP, path_segment
+from nemo_mcp.api.errors import MalformedResponseError
+from nemo_mcp.api.models import Credits, ProjectState, Session
+from nemo_mcp.api.parsing import detect_language, parse_credits, parse_session, parse_state
+
+__all__ = ["SessionsMixin"]
+
+log = logging.getLogger("nemo_mcp.api")
+
+
+class SessionsMixin(Authenticated):
+    async def create_session(
+        self, language: str | None = None, text_hint: str | None = None, *, task_name: str = "project"
+    ) -> Session:
+        """Create a project (task) and its editing session. ``language`` defaults to one detected from
+        ``text_hint`` (CJK -> zh-CN, kana -> ja, hangul -> ko, else en)."""
+        lang = (language or "").strip() or detect_language(text_hint)
+        data = await self._request(
+            "POST",
+            f"/api/tasks/me/with-session/{APP}",
+            endpoint="session",
+            json_body={"task_name": task_name, "language": lang},
+        )
+        session = parse_session(data, lang)
+        if session.user_id:
+            self._note_user(session.user_id)
+        elif self._user_id:
+            session = session.model_copy(update={"user_id": self._user_id})
+        log.info("created NemoVideo session %s", session.session_id)
+        return session
+
+    async def get_credits(self) -> Credits:
+        data = await self._request("GET", "/api/credits/balance/simple", endpoint="credits", idempotent=True)
+        return parse_credits(data)
+
+    async def get_state(self, session_id: str) -> ProjectState:
+        data = await self._request(
+            "GET",
+            f"/api/state/{APP}/me/{path_segment(session_id, 'session id')}/latest",
+            endpoint="state",
+            idempotent=True,
+            session_id=session_id,
+        )
+        state = parse_state(data, session_id)
+        if state.user_id:
+            self._note_user(state.user_id)
+        return state
+
+    async def browser_link(self, task_id: str, session_id: str) -> str:
+        """``$NEMO_WEB_URL/workspace/claim?ct=<claim token>``. The API token never goes into a URL."""
+        data = await self._request(
+            "POST",
+            "/api/auth/claim-token",
+            endpoint="claim",
+            idempotent=True,
+            json_body={"task_id": task_id, "session_id": session_id},
+            session_id=session_id,
+        )
+        claim = None
+        if isinstance(data, Mapping):
+            claim = data.get("claim_token") or data.get("ct") or data.get("claimToken")
+        if not isinstance(claim, str) or not claim.strip() or claim.strip().startswith("nmv_"):
+            raise MalformedResponseError("NemoVideo did not return a browser link token. Try again later.")
+        return f"{self.config.web_url}/workspace/claim?ct={quote(claim.strip(), safe='')}"

@@ -1,0 +1,246 @@
+"""The transport core every part of :class:`~nemo_mcp.api.NemoClient` builds on.
+
+- one shared ``httpx.AsyncClient`` (base URL, ``User-Agent`` and attribution headers, timeouts, no
+  redirects), closed by ``async with`` / :meth:`Transport.aclose`;
+- :meth:`Transport._request`: one logical JSON call. Unwraps the envelope into the payload or a typed
+  error; retries idempotent calls on connection errors, timeouts, 5xx and 429 (jittered exponential
+  backoff, ``Retry-After`` honoured up to ``retry_after_cap``); re-authenticates once on an auth refusal.
+
+Authentication is not decided here: the hooks at the end of :class:`Transport` are implemented by
+:class:`~nemo_mcp.api.client._auth.Authenticated`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import quote
+
+import anyio
+import httpx
+
+from nemo_mcp.api.config import ApiConfig
+from nemo_mcp.api.envelope import Endpoint, parse_envelope
+from nemo_mcp.api.errors import (
+    AuthError,
+    BackendUnreachableError,
+    BadRequestError,
+    NemoError,
+    NemoTimeoutError,
+    RateLimitedError,
+    ServerError,
+)
+
+__all__ = ["APP", "ProgressCallback", "Transport", "notify", "path_segment", "transport_error"]
+
+log = logging.getLogger("nemo_mcp.api")
+
+ProgressCallback = Callable[[int, int], Any]  # (sent_bytes, total_bytes); may be sync or async
+
+#: the backend's app name, in paths and in the ``/run_sse`` body
+APP = "nemo_agent"
+#: how much of an error body (or a JSON answer instead of a stream or a file) is read
+MAX_ERROR_BODY = 256 * 1024
+
+
+async def notify(fn: Callable[..., Any] | None, *args: Any) -> None:
+    """Call a sync or async progress/status callback; what it raises is logged, never propagated."""
+    if fn is None:
+        return
+    try:
+        result = fn(*args)
+        if inspect.isawaitable(result):
+            await result
+    except Exception:  # a progress callback must never break the transfer
+        log.debug("progress callback raised", exc_info=True)
+
+
+def path_segment(value: str, what: str) -> str:
+    """A path segment from an id, percent-encoded; rejects empty ids."""
+    if not isinstance(value, str) or not value.strip():
+        raise BadRequestError(f"A {what} is required.")
+    return quote(value.strip(), safe="")
+
+
+def transport_error(exc: Exception, what: str) -> NemoError:
+    """The typed error for an ``httpx`` failure (no response)."""
+    if isinstance(exc, httpx.TimeoutException):
+        return NemoTimeoutError(
+            f"The NemoVideo backend did not answer in time ({what}). Try again in a moment."
+        )
+    return BackendUnreachableError()
+
+
+class Transport:
+    """One long-lived ``httpx.AsyncClient``; ``transport`` lets tests plug in respx or an ASGI app."""
+
+    def __init__(
+        self, config: ApiConfig | None = None, *, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self.config = config if config is not None else ApiConfig.from_env()
+        cfg = self.config
+        self.attribution = cfg.attribution()
+        from nemo_mcp import __version__
+
+        self._http = httpx.AsyncClient(
+            base_url=cfg.base_url,
+            headers={"User-Agent": f"nemo-mcp/{__version__}", **self.attribution.headers()},
+            timeout=self._timeout(cfg.request_timeout),
+            limits=httpx.Limits(max_connections=32, max_keepalive_connections=8),
+            follow_redirects=False,
+            transport=transport,
+        )
+        self._closed = False
+        #: every deliberate wait (retry backoff, rate-limit wait, poll interval); tests hook it
+        self._sleep: Callable[[float], Awaitable[None]] = anyio.sleep
+
+    # -- lifetime ------
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if not self._closed:
+            self._closed = True
+            await self._http.aclose()
+
+    # -- helpers ------
+
+    def _timeout(self, read: float, *, write: float | None = None) -> httpx.Timeout:
+        """``read`` with the configured connect/pool timeouts; ``write`` defaults to ``write_timeout``."""
+        cfg = self.config
+        return httpx.Timeout(
+            read,
+            connect=cfg.connect_timeout,
+            write=cfg.write_timeout if write is None else write,
+            pool=cfg.connect_timeout,
+        )
+
+    async def _read_capped(self, resp: httpx.Response) -> bytes:
+        """At most about ``MAX_ERROR_BODY`` bytes of a streamed response; a read error ends it early."""
+        buf = bytearray()
+        try:
+            async for chunk in resp.aiter_bytes():
+                buf += chunk
+                if len(buf) > MAX_ERROR_BODY:
+                    break
+        except httpx.HTTPError:
+            pass
+        return bytes(buf)
+
+    # -- the request core ------
+
+    def _retry_delay(self, err: NemoError, attempt: int, retry_rate_limit: bool) -> float | None:
+        cfg = self.config
+        if attempt >= cfg.max_retries:
+            return None
+        if isinstance(err, RateLimitedError):
+            if not retry_rate_limit:
+                return None
+        elif not isinstance(err, (BackendUnreachableError, NemoTimeoutError, ServerError)):
+            return None
+        if isinstance(err, ServerError) and err.status is not None and err.status < 500:
+            return None  # an unknown business code delivered with HTTP 200: not transient
+        if err.retry_after is not None:
+            return err.retry_after if err.retry_after <= cfg.retry_after_cap else None
+        backoff = min(cfg.retry_base_delay * (2.0**attempt), cfg.retry_max_delay)
+        return backoff * (1.0 - 0.25 * random.random())  # noqa: S311 - jitter, not crypto
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        endpoint: Endpoint,
+        json_body: Any = None,
+        content: Callable[[], Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        auth: bool = True,
+        idempotent: bool = False,
+        reauth: bool = True,
+        retry_rate_limit: bool = True,
+        timeout: httpx.Timeout | None = None,  # noqa: ASYNC109 - an httpx per-request timeout
+        session_id: str | None = None,
+    ) -> Any:
+        """Send one logical request; return the unwrapped payload or raise a typed error."""
+        if self._closed:
+            raise BackendUnreachableError("The NemoVideo client is closed.")
+        attempt = 0
+        reauthed = False
+        while True:
+            hdrs = dict(headers or {})
+            token: str | None = None
+            if auth:
+                token = await self.ensure_token()
+                hdrs["Authorization"] = f"Bearer {token}"
+            kwargs: dict[str, Any] = {"headers": hdrs}
+            if json_body is not None:
+                kwargs["json"] = json_body
+            if content is not None:
+                kwargs["content"] = content()
+            if timeout is not None:
+                kwargs["timeout"] = timeout
+            err: NemoError
+            started = time.monotonic()
+            try:
+                resp = await self._http.request(method, path, **kwargs)
+            except httpx.HTTPError as exc:
+                err = transport_error(exc, endpoint)
+                log.debug("%s %s failed: %s", method, path, type(exc).__name__)
+            else:
+                log.debug(
+                    "%s %s -> %s (%.0f ms)",
+                    method,
+                    path,
+                    resp.status_code,
+                    (time.monotonic() - started) * 1000,
+                )
+                try:
+                    return parse_envelope(
+                        resp.status_code,
+                        resp.content,
+                        headers=resp.headers,
+                        endpoint=endpoint,
+                        session_id=session_id,
+                    )
+                except AuthError as exc:
+                    if auth and reauth and not reauthed and self._can_remint():
+                        reauthed = True
+                        await self._remint(token)
+                        continue
+                    raise self._final_auth_error(exc, reauthed) from None
+                except NemoError as exc:
+                    err = self._enrich(exc)
+            delay = self._retry_delay(err, attempt, retry_rate_limit) if idempotent else None
+            if delay is None:
+                raise err
+            attempt += 1
+            log.info("%s %s: %s; retry %d in %.2f s", method, path, err.tag, attempt, delay)
+            await self._sleep(delay)
+
+    # -- authentication hooks (implemented by client._auth.Authenticated) ------
+
+    async def ensure_token(self) -> str:
+        raise NotImplementedError
+
+    def _can_remint(self) -> bool:
+        raise NotImplementedError
+
+    async def _remint(self, rejected: str | None) -> None:
+        raise NotImplementedError
+
+    def _final_auth_error(self, exc: AuthError, reauthed: bool) -> AuthError:
+        raise NotImplementedError
+
+    def _enrich(self, err: NemoError) -> NemoError:
+        raise NotImplementedError

@@ -1,0 +1,86 @@
+"""Media into a session: local files as one streamed multipart request, or URLs the backend fetches."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from nemo_mcp.api.client._auth import Authenticated
+from nemo_mcp.api.client._transport import APP, ProgressCallback, path_segment
+from nemo_mcp.api.errors import BadRequestError, FileTooLargeError, UnsupportedFileError
+from nemo_mcp.api.models import UploadedFile
+from nemo_mcp.api.parsing import parse_uploaded_files
+from nemo_mcp.api.upload import build_multipart, preflight
+
+__all__ = ["UploadsMixin"]
+
+log = logging.getLogger("nemo_mcp.api")
+
+
+class UploadsMixin(Authenticated):
+    async def upload_files(
+        self, session_id: str, paths: Sequence[str | Path], *, progress: ProgressCallback | None = None
+    ) -> list[UploadedFile]:
+        """Preflight every file, then stream them in one multipart request (field ``files``) with a known
+        Content-Length and constant memory. ``progress(sent_bytes, total_bytes)`` counts file bytes."""
+        if not paths:
+            raise BadRequestError("No files to upload.")
+        items = [preflight(p, max_bytes=self.config.max_upload_bytes) for p in paths]
+        body = build_multipart(items, chunk_size=self.config.upload_chunk_size)
+        cfg = self.config
+        names = ", ".join(i.name for i in items)
+        try:
+            data = await self._request(
+                "POST",
+                f"/api/upload-video/{APP}/me/{path_segment(session_id, 'session id')}",
+                endpoint="upload",
+                content=lambda: body.stream(progress),
+                headers={"Content-Type": body.content_type, "Content-Length": str(body.content_length)},
+                timeout=self._timeout(cfg.upload_timeout),
+                session_id=session_id,
+            )
+        except UnsupportedFileError as exc:
+            if exc.path is not None:
+                raise
+            raise UnsupportedFileError(
+                f"NemoVideo did not accept {names}: unsupported file type. Supported: "
+                "mp4, mov, avi, webm, mkv, jpg, jpeg, png, gif, webp, mp3, wav, m4a, aac.",
+                status=exc.status,
+                code=exc.code,
+            ) from None
+        except FileTooLargeError as exc:
+            if exc.path is not None:
+                raise
+            raise FileTooLargeError(
+                f"NemoVideo says {names} is too large. Compress it or trim it to a shorter clip, "
+                "then upload again.",
+                status=exc.status,
+                code=exc.code,
+            ) from None
+        files = parse_uploaded_files(data)
+        log.info("uploaded %d file(s) to session %s", len(files), session_id)
+        return files
+
+    async def import_urls(self, session_id: str, urls: Sequence[str]) -> list[UploadedFile]:
+        """Import media the backend downloads itself: ``{"urls": [...], "source_type": "url"}``."""
+        clean: list[str] = []
+        for url in urls:
+            parts = urlsplit(url.strip()) if isinstance(url, str) else None
+            if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+                raise BadRequestError(
+                    f"{str(url)[:200]!r} is not an http(s) URL. Give a direct link to the media file."
+                )
+            clean.append(url.strip())
+        if not clean:
+            raise BadRequestError("No URLs to import.")
+        data = await self._request(
+            "POST",
+            f"/api/upload-video/{APP}/me/{path_segment(session_id, 'session id')}",
+            endpoint="upload",
+            json_body={"urls": clean, "source_type": "url"},
+            timeout=self._timeout(self.config.upload_timeout, write=self.config.upload_timeout),
+            session_id=session_id,
+        )
+        return parse_uploaded_files(data)
