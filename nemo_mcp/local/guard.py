@@ -129,6 +129,8 @@ class Guard:
                 return
             if k.wrong_content_type > 0 and path.startswith(k.wrong_content_type_path):
                 k.wrong_content_type -= 1  # HTTP 200 on purpose: a captive portal / proxy page
+                if k.wrong_content_type_forward:  # a proxy that forwarded the request, then lost the answer
+                    await self._discard_answer(scope, receive)
                 await HTMLResponse(GATEWAY_PAGE, status_code=200)(scope, receive, send)
                 return
         started = False
@@ -175,6 +177,19 @@ class Guard:
             log.exception("unhandled error on %s", path)
             if not started:
                 await _json_error(500, "Internal error in the local backend", path)(scope, receive, send)
+
+    async def _discard_answer(self, scope: Scope, receive: Receive) -> None:
+        """Handle the request normally (its effects happen; a stream runs to its end) and drop the answer."""
+
+        async def discard(message: Message) -> None:
+            return None
+
+        try:
+            await self.app(scope, receive, discard)
+        except StreamDropped:
+            pass  # another fault broke the (discarded) answer: the client gets the page all the same
+        except Exception:
+            log.exception("unhandled error on %s (answer discarded)", scope["path"])
 
 
 def is_download(path: str, method: str, start: Message) -> bool:

@@ -11,6 +11,8 @@ admin routes or the invented web pages (`/workspace/claim`, `/register`).
 - `wrong_content_type`: the request does NOT reach the backend; the answer is HTTP **200** with
   `text/html` and a gateway error page (like a captive portal or a misconfigured proxy), so a client
   that trusts the status alone is fooled. Any path (REST, `/run_sse`, `/cdn/`) matching the prefix.
+  With `wrong_content_type_forward` the request is handled first (its effects happen, a stream runs to
+  its end) and only its answer is replaced by the page, like a proxy that lost the upstream answer.
 - `malformed_json`: the backend handles the request normally (state changes happen), but the next N
   `application/json` answers are cut in half: a complete HTTP response with a correct Content-Length
   whose body is invalid JSON. Non-JSON answers (SSE streams, files) pass and do not count.
@@ -82,6 +84,7 @@ class Knobs:
     retry_after: int = 1  # Retry-After seconds sent with injected 429s
     wrong_content_type: int = 0  # the next N requests (matching the path) get a 200 text/html gateway page
     wrong_content_type_path: str = ""
+    wrong_content_type_forward: bool = False  # handle the request first, then answer with the page
     malformed_json: int = 0  # the next N JSON answers (matching the path) are truncated mid-body
     malformed_json_path: str = ""
     malformed_json_style: str = "truncate"  # truncate | garble (a syntax error, complete length)

@@ -6,11 +6,16 @@ or a tagged, actionable error (`[tag] ...`), and then, with the fault cleared:
 
 - no agent message was sent twice (the backend's accepted-turn log),
 - the next call of the same tool works,
-- no job is left running and no temp file (`*.part`, `*.tmp`) is left behind.
+- no job is left running and no temp file (`*.part`, `*.tmp`) is left behind,
+- export_video with download=True: an error leaves no file at all in the download folder; a success
+  leaves a file exactly as long as the backend's render output.
 
-Faults the backend's knobs cannot make (malformed/truncated JSON, wrong content types) are injected by a
-test-only reverse proxy (`faultproxy.py`) between the MCP server and the backend. The outcome of every
-cell is collected and printed as a table at the end of the run (see conftest.py).
+Every fault is one of the backend's knobs (`nemo_mcp.local.knobs`), armed on the live `Knobs` object,
+including broken JSON (`malformed_json`, `malformed_json_style`), HTML gateway pages with HTTP 200
+(`wrong_content_type`), an SSE frame cut mid-JSON (`truncate_sse`) and downloads cut short
+(`truncate_download`). Between cells the user is topped up through the invented admin route
+`PATCH /_local/credits`. The outcome of every cell is collected and printed as a table at the end of the
+run (see conftest.py).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 from mcp import Client
 
@@ -33,7 +39,6 @@ from nemo_mcp.local import Knobs, LocalBackend, run_local_backend
 from nemo_mcp.server.app import build_server
 from nemo_mcp.server.errors import SERVER_TAGS
 from tests.hardening.conftest import record_cell
-from tests.hardening.faultproxy import FaultProxy, Rule, run_fault_proxy
 from tests.media import make_video
 from tests.server.conftest import FAST_API, Call, Session, make_settings
 
@@ -65,7 +70,7 @@ RECOVERED = "recovered"
 @dataclass
 class Fault:
     name: str
-    arm: Callable[[Knobs, FaultProxy, str], None]  # (knobs, proxy, tool) -> None
+    arm: Callable[[Knobs, str], None]  # (knobs, tool) -> None
     expect: dict[str, set[str]]  # tool -> allowed outcomes; tools not listed are not run
     api: dict[str, Any] = field(default_factory=dict)
     knobs: dict[str, Any] = field(default_factory=dict)  # base knobs for this fault's backend
@@ -77,27 +82,23 @@ async def _exhaust_after(backend: LocalBackend, delay: float) -> None:
     backend.exhaust_credits()
 
 
-def knob(**values: Any) -> Callable[[Knobs, FaultProxy, str], None]:
-    def arm(k: Knobs, proxy: FaultProxy, tool: str) -> None:
+def knob(**values: Any) -> Callable[[Knobs, str], None]:
+    def arm(k: Knobs, tool: str) -> None:
         k.update(values)
 
     return arm
 
 
-def proxy_rule(paths: dict[str, str], mode: str, count: int = 1) -> Callable[[Knobs, FaultProxy, str], None]:
-    """Corrupt the first `count` responses on the tool's key path (`paths[tool]`)."""
-
-    def arm(k: Knobs, proxy: FaultProxy, tool: str) -> None:
-        proxy.rules.append(Rule(paths[tool], mode, count))
+def per_tool(**arms: Callable[[Knobs, str], None]) -> Callable[[Knobs, str], None]:
+    def arm(k: Knobs, tool: str) -> None:
+        arms[tool](k, tool)
 
     return arm
 
 
-def per_tool(**arms: Callable[[Knobs, FaultProxy, str], None]) -> Callable[[Knobs, FaultProxy, str], None]:
-    def arm(k: Knobs, proxy: FaultProxy, tool: str) -> None:
-        arms[tool](k, proxy, tool)
-
-    return arm
+def on_path(paths: dict[str, str], counter: str, **extra: Any) -> Callable[[Knobs, str], None]:
+    """Fire the counter knob once on the tool's key path (`paths[tool]`, the knob's `<counter>_path`)."""
+    return per_tool(**{t: knob(**{counter: 1, f"{counter}_path": p}, **extra) for t, p in paths.items()})
 
 
 # The request each tool depends on most (for path-scoped faults).
@@ -112,6 +113,16 @@ KEY_PATH = {
 # JSON faults: edit_video's JSON dependency is the state read before the turn (the turn itself is SSE).
 JSON_PATH = {**KEY_PATH, "edit_video": "/api/state"}
 R = {RECOVERED}
+# counters every cell that arms them must use up (each counts down only when it fires)
+MUST_FIRE = ("malformed_json", "wrong_content_type", "truncate_download", "plan_required")
+JSON_EXPECT = {
+    "check_credits": {"[bad_response]"},
+    "get_timeline": {"[bad_response]"},
+    "upload_media": {"[bad_response]"},
+    "edit_video": {"[bad_response]"},  # refused before anything is sent
+    "export_video": {RECOVERED, "[bad_response]"},  # the submit is retried once, new render id
+    "new_project": {"[bad_response]"},
+}
 
 
 FAULTS: list[Fault] = [
@@ -194,48 +205,46 @@ FAULTS: list[Fault] = [
     ),
     Fault(
         "truncated JSON",
-        proxy_rule(JSON_PATH, "truncated_json"),
-        {
-            "check_credits": {"[bad_response]"},
-            "get_timeline": {"[bad_response]"},
-            "upload_media": {"[bad_response]"},
-            "edit_video": {"[bad_response]"},  # refused before anything is sent
-            "export_video": {RECOVERED, "[bad_response]"},  # the submit is retried once, new render id
-            "new_project": {"[bad_response]"},
-        },
+        on_path(JSON_PATH, "malformed_json", malformed_json_style="truncate"),
+        JSON_EXPECT,
     ),
     Fault(
         "malformed JSON",
-        proxy_rule(JSON_PATH, "malformed_json"),
-        {
-            "check_credits": {"[bad_response]"},
-            "get_timeline": {"[bad_response]"},
-            "upload_media": {"[bad_response]"},
-            "edit_video": {"[bad_response]"},  # refused before anything is sent
-            "export_video": {RECOVERED, "[bad_response]"},  # the submit is retried once, new render id
-            "new_project": {"[bad_response]"},
-        },
+        on_path(JSON_PATH, "malformed_json", malformed_json_style="garble"),
+        JSON_EXPECT,
     ),
     Fault(
         "HTML instead of JSON (wrong content type)",
-        proxy_rule(JSON_PATH, "html"),
-        {
-            "check_credits": {"[bad_response]"},
-            "get_timeline": {"[bad_response]"},
-            "upload_media": {"[bad_response]"},
-            "edit_video": {"[bad_response]"},  # refused before anything is sent
-            "export_video": {RECOVERED, "[bad_response]"},  # the submit is retried once, new render id
-            "new_project": {"[bad_response]"},
-        },
+        # a gateway page in place of the answer; the request itself was handled (forwarded)
+        on_path(JSON_PATH, "wrong_content_type", wrong_content_type_forward=True),
+        JSON_EXPECT,
     ),
-    Fault("SSE truncated mid-JSON", proxy_rule(KEY_PATH, "sse_truncated"), {"edit_video": R}),
+    Fault("SSE truncated mid-JSON", knob(truncate_sse=1), {"edit_video": R}),
     Fault(
         "SSE answered with HTML",
-        proxy_rule(KEY_PATH, "sse_html"),
-        {"edit_video": {"[bad_response]", RECOVERED}},
+        knob(wrong_content_type=1, wrong_content_type_path="/run_sse", wrong_content_type_forward=True),
+        {"edit_video": {"[bad_response]", RECOVERED}},  # the turn ran: seen in the state
+    ),
+    Fault(
+        "SSE answered with HTML, never forwarded",
+        knob(wrong_content_type=1, wrong_content_type_path="/run_sse"),
+        # the turn never ran. The client reads the page as an empty stream, checks the state, finds no
+        # change and says [stream_interrupted] ("the connection dropped", not re-sent); [bad_response]
+        # would name the fault better (reported to the api/ owner)
+        {"edit_video": {"[bad_response]", "[stream_interrupted]"}},
     ),
     Fault("render failing", knob(render_fail=True), {"export_video": {"[render_failed]"}}),
     Fault("output URL gone (download fallback)", knob(output_url_gone=True), {"export_video": R}),
+    Fault(
+        "download cut short (first route)",
+        knob(truncate_download=1),
+        {"export_video": R},  # the client falls back from the output URL to /api/render/proxy/<id>/download
+    ),
+    Fault(
+        "download cut short (both routes)",
+        knob(truncate_download=2),
+        {"export_video": {"[download_failed]"}},
+    ),
 ]
 
 
@@ -244,22 +253,27 @@ FAULTS: list[Fault] = [
 
 class Rig:
     def __init__(
-        self, nemo: Session, backend: LocalBackend, proxy: FaultProxy, tmp: Path, clip: Path
+        self, nemo: Session, backend: LocalBackend, admin: httpx.AsyncClient, tmp: Path, clip: Path
     ) -> None:
         self.nemo = nemo
         self.backend = backend
-        self.proxy = proxy
+        self.admin = admin  # the backend's loopback admin routes
         self.tmp = tmp
+        self.downloads = tmp / "downloads"
         self.clip = clip
         self.n = 0
         self.edit_calls = 0
         self.baseline = backend.knobs.as_dict()
 
-    def clear(self) -> None:
+    async def clear(self) -> None:
         self.backend.knobs.update(self.baseline)
-        self.proxy.rules.clear()
-        for user in self.backend.store.users.values():  # the user tops up after "no credits"
-            user.available = max(user.available, 5000)
+        # the user tops up after "no credits" (invented admin route; "*" = every user of the backend)
+        r = await self.admin.patch("/_local/credits", json={"user_id": "*", "available": 5000})
+        assert r.status_code == 200, r.text
+        assert r.json()["code"] == 0, r.text
+
+    def downloaded(self) -> set[Path]:
+        return {p for p in self.downloads.rglob("*") if p.is_file()} if self.downloads.exists() else set()
 
     def args(self, tool: str) -> dict[str, Any]:
         self.n += 1
@@ -276,7 +290,7 @@ class Rig:
 
     async def prepare(self) -> None:
         """A current project with a clip on the timeline (faults off)."""
-        self.clear()
+        await self.clear()
         await self.nemo.ok("upload_media", {"sources": [str(self.clip)]})
         self.n += 1
         await self.nemo.ok(
@@ -312,6 +326,22 @@ def outcome_of(c: Call) -> str:
     return f"[{tag}]"
 
 
+def check_download(rig: Rig, c: Call, before: set[Path]) -> str | None:
+    """export_video(download=True): what is wrong with the download folder after the call, if anything."""
+    new = rig.downloaded() - before
+    if c.error:
+        return f"a failed export left files in the download folder: {sorted(new)}" if new else None
+    data = c.result.structured_content if isinstance(c.result.structured_content, dict) else {}
+    result = data.get("export") or data
+    job = rig.backend.renders.get(str(result.get("render_id")))
+    saved = Path(str(result.get("downloaded_to")))
+    if job is None or saved not in new:
+        return f"no new download for render {result.get('render_id')}: {sorted(new)}"
+    if saved.stat().st_size != job.out.stat().st_size:
+        return f"{saved.name}: {saved.stat().st_size} bytes, the render has {job.out.stat().st_size}"
+    return None
+
+
 async def assert_clean(rig: Rig, fault: str, tool: str) -> None:
     # no agent message sent twice
     texts = [t for ts in rig.backend.stats.turns.values() for t in ts]
@@ -338,12 +368,12 @@ async def rig_for(fault: Fault, tmp: Path) -> AsyncIterator[Rig]:
     clip = make_video(tmp / "media" / "clip.mp4", seconds=2)
     async with AsyncExitStack() as stack:
         backend = await stack.enter_async_context(run_local_backend(knobs))
-        proxy, url = await stack.enter_async_context(run_fault_proxy(backend.url))
+        admin = await stack.enter_async_context(httpx.AsyncClient(base_url=backend.url))
         settings = make_settings(
-            tmp, url, api_overrides={**FAST_API, **fault.api}, recovery_intervals=(0.1, 0.2, 0.4, 0.6)
+            tmp, backend.url, api_overrides={**FAST_API, **fault.api}, recovery_intervals=(0.1, 0.2, 0.4, 0.6)
         )
         client = await stack.enter_async_context(Client(build_server(settings)))
-        yield Rig(Session(client), backend, proxy, tmp, clip)
+        yield Rig(Session(client), backend, admin, tmp, clip)
 
 
 @pytest.mark.parametrize("fault", FAULTS, ids=[f.name for f in FAULTS])
@@ -356,21 +386,29 @@ async def test_fault_matrix(fault: Fault, tmp_path: Path) -> None:
             for tool in TOOLS:
                 if tool not in fault.expect:
                     continue
-                rig.clear()
-                fault.arm(rig.backend.knobs, rig.proxy, tool)
+                await rig.clear()
+                before = rig.downloaded()
+                fault.arm(rig.backend.knobs, tool)
                 try:
                     async with anyio.create_task_group() as tg:
                         if fault.during is not None:
                             tg.start_soon(fault.during, rig.backend)
                         c = await rig.finish_job(await rig.nemo.call(tool, rig.args(tool)))
+                    unfired = [n for n in MUST_FIRE if getattr(rig.backend.knobs, n) > 0]
                     got = outcome_of(c)
                 except AssertionError as exc:
                     record_cell(fault.name, tool, "FAILED")
                     failures.append(f"{tool}: {exc}")
                     continue
                 finally:
-                    rig.clear()
+                    await rig.clear()
                 record_cell(fault.name, tool, got)
+                if unfired:  # the cell must exercise its fault, not pass around it
+                    failures.append(f"{tool}: the fault never fired: {unfired}")
+                if tool == "export_video":
+                    wrong = check_download(rig, c, before)
+                    if wrong:
+                        failures.append(f"{tool}: {wrong}")
                 # an unreadable upload answer: the bytes may have arrived, the error says how to check
                 landed_hint = "before uploading the same files again" in c.text
                 if tool == "upload_media" and got in ("[bad_response]", "[timeout]") and not landed_hint:

@@ -22,7 +22,7 @@ from mcp import Client
 
 from nemo_mcp.local import Knobs, LocalBackend, run_local_backend
 from nemo_mcp.server.app import build_server
-from tests.hardening.faultproxy import FaultProxy, run_fault_proxy
+from tests.hardening.recordingproxy import RecordingProxy, run_recording_proxy
 from tests.media import make_video
 from tests.server.conftest import FAST_API, Session, make_settings
 
@@ -95,7 +95,7 @@ async def scenario(nemo: Session, backend: LocalBackend, clip: Path, out: Collec
 
 
 def scan(
-    token: str, out: Collector, records: list[logging.LogRecord], proxy: FaultProxy, root: Path
+    token: str, out: Collector, records: list[logging.LogRecord], proxy: RecordingProxy, root: Path
 ) -> list[str]:
     fmt = logging.Formatter("%(name)s %(levelname)s %(message)s")
     for rec in records:
@@ -126,7 +126,7 @@ async def _run(tmp_path: Path, caplog: pytest.LogCaptureFixture, *, known: bool)
     knobs = Knobs(silent_fraction=0.0, agent_delay=0.0, initial_credits=5000)
     async with AsyncExitStack() as stack:
         backend = await stack.enter_async_context(run_local_backend(knobs))
-        proxy, url = await stack.enter_async_context(run_fault_proxy(backend.url))
+        proxy, url = await stack.enter_async_context(run_recording_proxy(backend.url))
         env: dict[str, str] = {}
         token = ""
         if known:
@@ -165,7 +165,7 @@ async def test_the_scan_would_see_a_leak(tmp_path: Path) -> None:
     """The collector really looks at what it collects (guards against a scan that checks nothing)."""
     out = Collector()
     out.add("tool", {"message": "token is nmv_usr_0123456789abcdef0123"})
-    proxy = FaultProxy("http://127.0.0.1:1")
+    proxy = RecordingProxy("http://127.0.0.1:1")
     proxy.seen.append("GET /api/x?token=nmv_usr_fedcba9876543210fedc")
     rec = logging.LogRecord(
         "httpx",
@@ -178,4 +178,4 @@ async def test_the_scan_would_see_a_leak(tmp_path: Path) -> None:
     )
     assert scan("nmv_usr_0123456789abcdef0123", out, [], proxy, tmp_path)
     assert scan("nmv_usr_fedcba9876543210fedc", Collector(), [], proxy, tmp_path)
-    assert scan("nmv_usr_abc0123456789abcdef", Collector(), [rec], FaultProxy("x"), tmp_path)
+    assert scan("nmv_usr_abc0123456789abcdef", Collector(), [rec], RecordingProxy("x"), tmp_path)

@@ -116,6 +116,13 @@ async def test_wrong_content_type_is_a_200_html_gateway_page(local_backend: Loca
         assert r.headers["content-type"].startswith("text/html")
         assert local_backend.stats.render_submits == before
         assert (await client.get("/_local/knobs")).json()["data"]["wrong_content_type"] == 0
+        # forwarded: the request is handled (a session is created), only its answer is the page
+        local_backend.knobs.update({"wrong_content_type": 1, "wrong_content_type_forward": True})
+        sessions = len(local_backend.store.sessions)
+        r = await client.post("/api/tasks/me/with-session/nemo_agent", headers=headers, json={})
+        assert r.status_code == 200
+        assert "502 Bad Gateway" in r.text
+        assert len(local_backend.store.sessions) == sessions + 1
 
 
 async def test_malformed_json_truncates_json_answers_only(local_backend: LocalBackend) -> None:
