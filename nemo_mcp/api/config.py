@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from nemo_mcp.api.errors import ConfigError
+from nemo_mcp.api.identity import IdentityStore
 
 __all__ = [
     "DEFAULT_API_URL",
@@ -264,8 +265,10 @@ class ApiConfig:
 
     @property
     def client_id_path(self) -> Path:
-        return self.config_dir / "client_id"
+        """Where the client id is kept (named by :class:`~nemo_mcp.api.identity.IdentityStore`)."""
+        return IdentityStore(self.config_dir).client_id_path
 
     @property
     def token_path(self) -> Path:
-        return self.config_dir / "token.json"
+        """Where anonymous tokens are kept (named by :class:`~nemo_mcp.api.identity.IdentityStore`)."""
+        return IdentityStore(self.config_dir).token_path

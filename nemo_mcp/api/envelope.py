@@ -194,6 +194,17 @@ def parse_envelope(
     Raises only :class:`NemoError` subclasses, whatever the bytes.
     """
     retry_after = parse_retry_after(headers) if status in (429, 503) else None
+
+    def failure(http_status: int, code: int | None = None, message: Any = None) -> NemoError:
+        return error_for(
+            status=http_status,
+            code=code,
+            backend_message=message,
+            endpoint=endpoint,
+            retry_after=retry_after,
+            session_id=session_id,
+        )
+
     is_json, doc = parse_json_body(body)
     if not is_json:
         if status >= 400 or status < 200:
@@ -202,13 +213,7 @@ def parse_envelope(
                 text = body[:300].decode("utf-8", "replace")
             except Exception:  # pragma: no cover - decode with "replace" does not raise
                 text = None
-            raise error_for(
-                status=status,
-                backend_message=text,
-                endpoint=endpoint,
-                retry_after=retry_after,
-                session_id=session_id,
-            )
+            raise failure(status, message=text)
         if not body.strip() and endpoint in ("other", "render"):
             return {}
         raise MalformedResponseError(status=status)
@@ -216,40 +221,19 @@ def parse_envelope(
     if isinstance(doc, dict):
         code = _as_code(doc.get("code")) if "code" in doc else None
         if "code" in doc and code is not None and code not in _SUCCESS_CODES:
-            raise error_for(
-                status=status,
-                code=code,
-                backend_message=_message_of(doc),
-                endpoint=endpoint,
-                retry_after=retry_after,
-                session_id=session_id,
-            )
+            raise failure(status, code, _message_of(doc))
         success = doc.get("success")
         if success is False or (isinstance(success, str) and success.lower() == "false"):
-            raise error_for(
-                status=status if status >= 400 else 200,
-                code=code,
-                backend_message=_message_of(doc),
-                endpoint=endpoint,
-                retry_after=retry_after,
-                session_id=session_id,
-            )
+            raise failure(status if status >= 400 else 200, code, _message_of(doc))
         if status >= 400 or status < 200:
-            raise error_for(
-                status=status,
-                code=code,
-                backend_message=_message_of(doc),
-                endpoint=endpoint,
-                retry_after=retry_after,
-                session_id=session_id,
-            )
+            raise failure(status, code, _message_of(doc))
         if "data" in doc and ("code" in doc or "success" in doc or set(doc).issubset(_UNWRAP_ONLY_KEYS)):
             data = doc.get("data")
             return {} if data is None else data
         return doc
 
     if status >= 400 or status < 200:
-        raise error_for(status=status, endpoint=endpoint, retry_after=retry_after, session_id=session_id)
+        raise failure(status)
     return doc
 
 

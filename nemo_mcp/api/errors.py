@@ -17,7 +17,7 @@ Tags: ``auth``, ``session_lost``, ``no_credits``, ``unsupported_file``, ``file_t
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 __all__ = [
     "AgentError",
@@ -159,6 +159,13 @@ class NemoError(Exception):
         """``[tag] message``: the form the MCP layer shows."""
         return f"[{self.tag}] {self.message}"
 
+    def reworded(self, message: str, **extra: Any) -> Self:
+        """The same kind of error with a more specific message; ``status``, ``code``, ``retry_after`` and
+        ``detail`` are kept, ``extra`` goes to the subclass (e.g. ``user_id=`` of :class:`NoCreditsError`)."""
+        err = type(self)(message, status=self.status, code=self.code, retry_after=self.retry_after, **extra)
+        err.detail = self.detail
+        return err
+
 
 class AuthError(NemoError):
     """1001 / 1010 / 1011 / HTTP 401 (after the single automatic re-authentication failed)."""
@@ -217,9 +224,7 @@ class NoCreditsError(NemoError):
         else:
             url = None
             msg = "Not enough credits on this NemoVideo account. Top up at nemovideo.com, then try again."
-        err = NoCreditsError(msg, user_id=user_id, register_url=url, status=self.status, code=self.code)
-        err.detail = self.detail
-        return err
+        return self.reworded(msg, user_id=user_id, register_url=url)
 
 
 class UnsupportedFileError(NemoError):

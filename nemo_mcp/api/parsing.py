@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from typing import Any
 
+from nemo_mcp.api._values import finite_float
 from nemo_mcp.api.errors import MalformedResponseError
 from nemo_mcp.api.models import Credits, ProjectState, RenderStatus, Session, UploadedFile
 from nemo_mcp.api.models import RenderStatusName as _StatusName
@@ -48,26 +48,8 @@ def detect_language(text: str | None) -> str:
     return "en"
 
 
-def _num(value: Any) -> float | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, (int, float)):
-        try:
-            out = float(value)
-        except OverflowError:
-            return None
-        return out if math.isfinite(out) else None
-    if isinstance(value, str):
-        try:
-            out = float(value.strip()[:64])
-        except ValueError:
-            return None
-        return out if math.isfinite(out) else None
-    return None
-
-
 def _int(value: Any) -> int | None:
-    n = _num(value)
+    n = finite_float(value)
     return int(n) if n is not None and abs(n) < 1e15 else None
 
 
@@ -109,15 +91,15 @@ def parse_credits(data: Any) -> Credits:
     if not isinstance(data, Mapping):
         raise MalformedResponseError("NemoVideo returned an unreadable credit balance. Try again.")
     scope: Mapping[str, Any] = data
-    if _num(data.get("available")) is None and isinstance(data.get("data"), Mapping):
+    if finite_float(data.get("available")) is None and isinstance(data.get("data"), Mapping):
         scope = data["data"]
-    available = _num(scope.get("available"))
+    available = finite_float(scope.get("available"))
     if available is None:
-        available = _num(scope.get("balance", scope.get("credits")))
+        available = finite_float(scope.get("balance", scope.get("credits")))
     if available is None:
         raise MalformedResponseError("NemoVideo returned an unreadable credit balance. Try again.")
-    frozen = _num(scope.get("frozen")) or 0.0
-    total = _num(scope.get("total"))
+    frozen = finite_float(scope.get("frozen")) or 0.0
+    total = finite_float(scope.get("total"))
     if total is None:
         total = available + frozen
     return Credits(available=available, frozen=frozen, total=total)
@@ -187,7 +169,9 @@ def parse_render_status(doc: Any, render_id: str) -> RenderStatus:
     status_raw = inner.get("status") if "status" in inner else doc.get("status")
     status = normalize_render_status(status_raw)
     url = _url_of(inner) or _url_of(doc)
-    progress = _num(inner.get("progress")) if "progress" in inner else _num(doc.get("progress"))
+    progress = (
+        finite_float(inner.get("progress")) if "progress" in inner else finite_float(doc.get("progress"))
+    )
     if progress is not None:
         if 0 < progress <= 1 and isinstance(inner.get("progress", doc.get("progress")), float):
             progress *= 100
@@ -282,10 +266,10 @@ def parse_uploaded_files(data: Any) -> list[UploadedFile]:
                 filename=name,
                 file_type=_str(item.get("file_type")) or _str(item.get("type")),
                 cdn_url=url,
-                duration=_num(item.get("duration")),
+                duration=finite_float(item.get("duration")),
                 width=_int(item.get("width")),
                 height=_int(item.get("height")),
-                fps=_num(item.get("fps")),
+                fps=finite_float(item.get("fps")),
                 hash=_str(item.get("hash")),
                 raw=dict(item),
             )

@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from nemo_mcp.api._values import finite_float
+
 __all__ = [
     "Change",
     "ChangeKind",
@@ -61,27 +63,6 @@ _TEXT_KEYS = ("txt", "text", "content")
 _VOL_KEYS = ("v", "vol", "volume")
 _SRC_KEYS = ("src", "url", "cdn_url", "source", "path")
 _MAX_SEGMENTS_IN_SUMMARY = 6
-
-
-def _num(value: Any) -> float | None:
-    """A finite float from an int/float/numeric string; None otherwise (bools are not numbers here)."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        try:
-            out = float(value)
-        except OverflowError:
-            return None
-    elif isinstance(value, float):
-        out = value
-    elif isinstance(value, str):
-        try:
-            out = float(value.strip()[:64])
-        except ValueError:
-            return None
-    else:
-        return None
-    return out if math.isfinite(out) else None
 
 
 def _text(value: Any, limit: int = 500) -> str | None:
@@ -178,13 +159,13 @@ class Segment(BaseModel):
             return cls(index=index)
         meta_raw = raw.get("m")
         meta: Mapping[str, Any] = meta_raw if isinstance(meta_raw, Mapping) else {}
-        start = _first(raw, meta, _START_KEYS, _num)
-        duration = _first(raw, meta, _DUR_KEYS, _num)
+        start = _first(raw, meta, _START_KEYS, finite_float)
+        duration = _first(raw, meta, _DUR_KEYS, finite_float)
         if duration is None:
-            end = _first(raw, meta, _END_KEYS, _num)
+            end = _first(raw, meta, _END_KEYS, finite_float)
             if end is not None and start is not None and end >= start:
                 duration = end - start
-        volume = _first(raw, meta, _VOL_KEYS, _num)
+        volume = _first(raw, meta, _VOL_KEYS, finite_float)
         if (
             volume is not None
             and isinstance(_first(raw, meta, _VOL_KEYS, lambda v: v), float)
@@ -201,8 +182,8 @@ class Segment(BaseModel):
             text=_first(raw, meta, _TEXT_KEYS, _text),
             volume=volume,
             src=_first(raw, meta, _SRC_KEYS, _text),
-            source_in_ms=_num(raw.get("ss")),
-            speed=_num(raw.get("sp")),
+            source_in_ms=finite_float(raw.get("ss")),
+            speed=finite_float(raw.get("sp")),
             meta=dict(meta),
         )
 
@@ -317,9 +298,9 @@ class Timeline(BaseModel):
         )
         meta_raw = draft.get("m")
         meta: Mapping[str, Any] = meta_raw if isinstance(meta_raw, Mapping) else {}
-        width = _num(meta.get("width", draft.get("width")))
-        height = _num(meta.get("height", draft.get("height")))
-        duration = _num(draft.get("d", draft.get("duration")))
+        width = finite_float(meta.get("width", draft.get("width")))
+        height = finite_float(meta.get("height", draft.get("height")))
+        duration = finite_float(draft.get("d", draft.get("duration")))
         if duration is None:
             ends = [seg.end_ms for tr in tracks for seg in tr.segments if seg.end_ms is not None]
             duration = max(ends) if ends else None
@@ -329,7 +310,7 @@ class Timeline(BaseModel):
             title=_text(meta.get("title")),
             width=int(width) if width is not None and abs(width) < 1e9 else None,
             height=int(height) if height is not None and abs(height) < 1e9 else None,
-            fps=_num(meta.get("fps", draft.get("fps"))),
+            fps=finite_float(meta.get("fps", draft.get("fps"))),
         )
 
     @property
@@ -544,33 +525,29 @@ def _video_infos(value: Any) -> list[Any] | None:
 def _diff_track(ot: Track, nt: Track) -> list[Change]:
     out: list[Change] = []
     label = nt.label
+
+    def change(kind: ChangeKind, sentence: str, segment: str | None, before: Any, after: Any) -> None:
+        out.append(
+            Change(
+                kind=kind,
+                sentence=sentence,
+                track=label,
+                track_index=nt.index,
+                segment=segment,
+                before=before,
+                after=after,
+            )
+        )
+
     for os_, ns in _pair_by_id_or_position(ot.segments, nt.segments, lambda s: 0):
         if os_ is None:
             desc = ns.describe(nt.kind)
             sentence = f"Added title {desc}" if nt.kind == "text" else f"Added to {label}: {desc}"
-            out.append(
-                Change(
-                    kind="segment_added",
-                    sentence=sentence,
-                    track=label,
-                    track_index=nt.index,
-                    segment=ns.display_name(nt.kind),
-                    after=desc,
-                )
-            )
+            change("segment_added", sentence, ns.display_name(nt.kind), None, desc)
             continue
         if ns is None:
             name = os_.display_name(ot.kind)
-            out.append(
-                Change(
-                    kind="segment_removed",
-                    sentence=f"Removed from {label}: {name}",
-                    track=label,
-                    track_index=nt.index,
-                    segment=name,
-                    before=name,
-                )
-            )
+            change("segment_removed", f"Removed from {label}: {name}", name, name, None)
             continue
         name = ns.display_name(nt.kind)
         if (os_.start_ms, os_.duration_ms) != (ns.start_ms, ns.duration_ms) or (
@@ -578,53 +555,16 @@ def _diff_track(ot: Track, nt: Track) -> list[Change]:
         ):
             before, after = os_.time_range() or "?", ns.time_range() or "?"
             if before != after or os_.source_in_ms != ns.source_in_ms:
-                out.append(
-                    Change(
-                        kind="segment_trimmed",
-                        sentence=f"Trimmed {label} {name}: {before} → {after}",
-                        track=label,
-                        track_index=nt.index,
-                        segment=name,
-                        before=before,
-                        after=after,
-                    )
-                )
+                change("segment_trimmed", f"Trimmed {label} {name}: {before} → {after}", name, before, after)
         if os_.volume != ns.volume and ns.volume is not None:
             before_v = f"{format_volume(os_.volume)}%" if os_.volume is not None else "default"
             after_v = "muted" if ns.volume == 0 else f"{format_volume(ns.volume)}%"
-            out.append(
-                Change(
-                    kind="volume_changed",
-                    sentence=f"{label} {name} volume: {before_v} → {after_v}",
-                    track=label,
-                    track_index=nt.index,
-                    segment=name,
-                    before=os_.volume,
-                    after=ns.volume,
-                )
-            )
+            sentence = f"{label} {name} volume: {before_v} → {after_v}"
+            change("volume_changed", sentence, name, os_.volume, ns.volume)
         if os_.text != ns.text and nt.kind == "text":
-            out.append(
-                Change(
-                    kind="text_changed",
-                    sentence=f'{label} text: "{os_.text or ""}" → "{ns.text or ""}"',
-                    track=label,
-                    track_index=nt.index,
-                    segment=name,
-                    before=os_.text,
-                    after=ns.text,
-                )
-            )
+            sentence = f'{label} text: "{os_.text or ""}" → "{ns.text or ""}"'
+            change("text_changed", sentence, name, os_.text, ns.text)
         elif os_.name != ns.name and ns.name and nt.kind != "text":
-            out.append(
-                Change(
-                    kind="renamed",
-                    sentence=f"{label} clip renamed: {os_.name or os_.display_name(ot.kind)} → {ns.name}",
-                    track=label,
-                    track_index=nt.index,
-                    segment=ns.name,
-                    before=os_.name,
-                    after=ns.name,
-                )
-            )
+            sentence = f"{label} clip renamed: {os_.name or os_.display_name(ot.kind)} → {ns.name}"
+            change("renamed", sentence, ns.name, os_.name, ns.name)
     return out

@@ -153,13 +153,10 @@ class Authenticated(Transport):
                 self._client_id = client_id
             except RateLimitedError as exc:
                 if waited:
-                    raise RateLimitedError(
+                    raise exc.reworded(
                         "NemoVideo allows one free anonymous token per client every 7 days, and it "
                         "refused a new one. Set NEMO_TOKEN to a token from nemovideo.com (Settings -> "
-                        "API Tokens), or wait and try again later.",
-                        status=exc.status,
-                        code=exc.code,
-                        retry_after=exc.retry_after,
+                        "API Tokens), or wait and try again later."
                     ) from None
                 waited = True
                 log.info(
@@ -212,9 +209,7 @@ class Authenticated(Transport):
             )
         else:
             return exc
-        err = AuthError(msg, status=exc.status, code=exc.code)
-        err.detail = exc.detail
-        return err
+        return exc.reworded(msg)
 
     def _enrich(self, err: NemoError) -> NemoError:
         if isinstance(err, NoCreditsError) and err.register_url is None:

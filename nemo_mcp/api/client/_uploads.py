@@ -9,7 +9,12 @@ from urllib.parse import urlsplit
 
 from nemo_mcp.api.client._auth import Authenticated
 from nemo_mcp.api.client._transport import APP, ProgressCallback, path_segment
-from nemo_mcp.api.errors import BadRequestError, FileTooLargeError, UnsupportedFileError
+from nemo_mcp.api.errors import (
+    ACCEPTED_EXTENSIONS,
+    BadRequestError,
+    FileTooLargeError,
+    UnsupportedFileError,
+)
 from nemo_mcp.api.models import UploadedFile
 from nemo_mcp.api.parsing import parse_uploaded_files
 from nemo_mcp.api.upload import build_multipart, preflight
@@ -44,20 +49,16 @@ class UploadsMixin(Authenticated):
         except UnsupportedFileError as exc:
             if exc.path is not None:
                 raise
-            raise UnsupportedFileError(
-                f"NemoVideo did not accept {names}: unsupported file type. Supported: "
-                "mp4, mov, avi, webm, mkv, jpg, jpeg, png, gif, webp, mp3, wav, m4a, aac.",
-                status=exc.status,
-                code=exc.code,
+            raise exc.reworded(
+                f"NemoVideo did not accept {names}: unsupported file type. "
+                f"Supported: {', '.join(ACCEPTED_EXTENSIONS)}."
             ) from None
         except FileTooLargeError as exc:
             if exc.path is not None:
                 raise
-            raise FileTooLargeError(
+            raise exc.reworded(
                 f"NemoVideo says {names} is too large. Compress it or trim it to a shorter clip, "
-                "then upload again.",
-                status=exc.status,
-                code=exc.code,
+                "then upload again."
             ) from None
         files = parse_uploaded_files(data)
         log.info("uploaded %d file(s) to session %s", len(files), session_id)
