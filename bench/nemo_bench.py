@@ -1408,7 +1408,7 @@ ANALYSIS: dict[str, dict[str, str]] = {
         "generation for 9 tools with output schemas; the bare server registers 1 tool in ~8 ms), and (3) "
         "NemoClient() ~35-80 ms, almost all of it httpx.AsyncClient() building a verifying SSL context "
         "(certifi bundle) inside the lifespan, which runs before the server answers discover/tools/list.",
-        "suggested_fix": "nemo_mcp/api/client.py NemoClient.__init__: create the httpx.AsyncClient (and its SSL "
+        "suggested_fix": "nemo_mcp/api/client/_transport.py Transport.__init__: create the httpx.AsyncClient (and its SSL "
         "context) lazily on the first request, or build the ssl.SSLContext once in a worker thread and pass "
         "verify=ctx; nemo_mcp/server/app.py build_server.lifespan then no longer blocks start-up on it. "
         "Optionally defer importing nemo_mcp.api.models/timeline/sse until first use.",
@@ -1456,7 +1456,7 @@ ANALYSIS: dict[str, dict[str, str]] = {
         "row); the goal as written (vs framing without JSON) is not reachable for a JSON event stream.",
     },
     "export": {
-        "evidence": "nemo_mcp/api/client.py NemoClient.poll_render sleeps 2, 3, 4.5, 6.75, 10.1, then 15 s "
+        "evidence": "nemo_mcp/api/client/_renders.py RendersMixin.poll_render sleeps 2, 3, 4.5, 6.75, 10.1, then 15 s "
         "(ApiConfig render_poll_initial=2, factor=1.5, max=15): polls land at ~0, 2, 5, 9.5, 16.3, 26.4, "
         "41.4 s, so a render finishing at ~30 s is seen at ~41 s (+11 s) with 7 requests. The what-if row runs "
         "the same server in-process with render_poll_max=3 s, concurrently, on the same backend.",
@@ -1476,7 +1476,7 @@ ANALYSIS: dict[str, dict[str, str]] = {
         "suggested_fix": "nemo_mcp/server/service_read.py ReadMixin.get_timeline: do not write the registry on a "
         "read (touch only when the summary changed, or debounce writes / run them in a thread); "
         "nemo_mcp/server/projects.py ProjectStore: cache the parsed file (re-read only when its mtime "
-        "changes); nemo_mcp/api/client.py NemoClient.__init__: max_keepalive_connections >= max_connections; "
+        "changes); nemo_mcp/api/client/_transport.py Transport.__init__: max_keepalive_connections >= max_connections; "
         "pyproject.toml: add sniffio. The 3x p95 goal needs ~N-fold less CPU per call or several worker "
         "processes; with N=50 it is not reachable in one Python process. Separately, the default "
         "--rate-limit 120/min keys on the peer address, so 50 clients behind one address share one bucket "
