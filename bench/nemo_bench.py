@@ -319,7 +319,7 @@ async def fig_cold_start(bench: Bench, fig: Figure) -> None:
     from mcp import Client
     from mcp.client.stdio import StdioServerParameters, stdio_client
 
-    runs = 3 if bench.args.quick else 10
+    runs = 3 if bench.args.quick else 7
     variants = {
         "bare": (PY, [str(BENCH / "bare_server.py")], bench.env("cold-bare")),
         "nemo": (NEMO, [], bench.env("cold-nemo")),
@@ -406,7 +406,7 @@ else:
 """
 
 
-def cold_start_phases(bench: Bench, runs: int = 5) -> dict[str, Any]:
+def cold_start_phases(bench: Bench, runs: int = 3) -> dict[str, Any]:
     """Where start-up time goes, in-process (no MCP traffic): median of `runs` fresh interpreters."""
     samples: dict[str, list[dict[str, float]]] = {"bare": [], "nemo": []}
     for _ in range(runs):
@@ -852,7 +852,7 @@ async def fig_sse(bench: Bench, fig: Figure) -> None:
     from nemo_mcp.api.models import TurnEnded
 
     events = bench.args.sse_events
-    runs = 2 if bench.args.quick else 5
+    runs = 2 if bench.args.quick else 4
     proc = bench.popen(
         [PY, str(BENCH / "sse_server.py"), "--events", str(events)],
         name="sse-server",
@@ -960,14 +960,14 @@ async def fig_sse(bench: Bench, fig: Figure) -> None:
         "method": "both clients read the same bytes over HTTP from bench/sse_server.py (a separate loopback "
         "process; ADK events, 64 KiB chunks). Subject: NemoClient.stream_turn (httpx stream + TurnParser: "
         "SSE framing, JSON decode, typed events, turn summary). Baseline: httpx_sse.aconnect_sse + aiter_sse "
-        "(framing only, no JSON). Best of 5 rotated runs each after a warm-up (medians: median_ratio). The TurnParser is a pure "
+        "(framing only, no JSON). Best of 4 rotated runs each after a warm-up (medians: median_ratio). The TurnParser is a pure "
         "function, so in_memory_s also times it alone on the bytes vs httpx-sse's decoders.",
     }
 
 
 def sse_in_memory(events: int) -> dict[str, Any]:
     """The same bytes in memory, 64 KiB chunks, events discarded as they come (no retention): where the
-    client's time goes (framing, JSON, interpretation) next to httpx-sse's decoders. Best of 3, interleaved."""
+    client's time goes (framing, JSON, interpretation) next to httpx-sse's decoders. Best of 2, interleaved."""
     import gc
 
     from httpx_sse._decoders import SSEDecoder as HxDecoder
@@ -1016,7 +1016,7 @@ def sse_in_memory(events: int) -> dict[str, Any]:
     }
     out: dict[str, Any] = {}
     best = dict.fromkeys(cases, math.inf)
-    for _ in range(3):  # round-robin, best of 3: load from other processes hits every case alike
+    for _ in range(2):  # round-robin, best of 2: load from other processes hits every case alike
         for name, fn in cases.items():
             gc.collect()
             t0 = time.perf_counter()
@@ -1442,7 +1442,7 @@ ANALYSIS: dict[str, dict[str, str]] = {
     },
     "sse": {
         "evidence": "details.in_memory_s splits the client's cost on the same bytes (64 KiB chunks, interleaved, "
-        "best of 3): SSE framing (nemo SSEDecoder) ~2x httpx-sse's decoders; json.loads of every event adds "
+        "best of 2): SSE framing (nemo SSEDecoder) ~2x httpx-sse's decoders; json.loads of every event adds "
         "more than httpx-sse's whole framing time, so no client that decodes each event's JSON can reach 1.3x "
         "of *raw* httpx-sse iteration; TurnParser's interpretation after json.loads is the largest part "
         "(~half of the total). cProfile of TurnParser.feed on this stream, per event: ~18 isinstance calls "
