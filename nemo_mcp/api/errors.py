@@ -126,6 +126,9 @@ class NemoError(Exception):
 
     tag: ClassVar[str] = "error"
     default_message: ClassVar[str] = "The NemoVideo backend request failed."
+    #: True when a request that changes something (upload, new project, export) may have been applied
+    #: although its answer was lost (read timeout, dropped connection, unreadable answer, 504)
+    outcome_unknown: bool = False
 
     def __init__(
         self,

@@ -24,6 +24,9 @@ Resilience rules (nemo-api.md §1, §4, §5, §7.3, §8):
   and sends once more. A refused request did no work, so this cannot double-charge.
 - A render is never re-submitted with the same id: a failed submit is retried once with a new
   ``render_<uuid>``.
+- A request that changes something (upload, URL import, new project, browser link, render submit) whose
+  answer was lost (read timeout, dropped connection, unreadable answer, 504) raises an error saying it
+  may have been applied and what to check first (``NemoError.outcome_unknown`` is True).
 - The API token only travels in the ``Authorization`` header to ``base_url``; never in a URL, a log record, an
   exception message or a repr.
 """

@@ -56,6 +56,7 @@ class RendersMixin(Authenticated):
         if not export_ready(draft):
             raise NotExportableError()
         attempted: list[str] = []
+        lost: list[str] = []  # submits that may have started although their answer was lost
         for attempt in range(2):
             render_id = f"render_{uuid.uuid4().hex}"
             attempted.append(render_id)
@@ -72,6 +73,7 @@ class RendersMixin(Authenticated):
                         "output": output or {"format": "mp4", "quality": "high"},
                     },
                     session_id=session_id,
+                    if_unanswered=_check_exports([*lost, render_id]),
                 )
             except AuthError as exc:
                 if attempt == 0 and self._can_remint():
@@ -81,6 +83,8 @@ class RendersMixin(Authenticated):
             except (PlanRequiredError, NoCreditsError, SessionLostError, NotExportableError):
                 raise
             except NemoError as exc:
+                if exc.outcome_unknown:
+                    lost.append(render_id)
                 if attempt == 0:
                     log.info("render submit %s failed (%s); retrying once with a new id", render_id, exc.tag)
                     continue
@@ -187,3 +191,8 @@ class RendersMixin(Authenticated):
         if isinstance(data, Mapping) and (data.get("status") or isinstance(data.get("data"), Mapping)):
             return parse_render_status(data, render_id)
         return None
+
+
+def _check_exports(render_ids: list[str]) -> str:
+    what = f"exports {' and '.join(render_ids)}" if len(render_ids) > 1 else f"export {render_ids[0]}"
+    return f"Check the status of {what} before exporting again, so the export is not charged twice."

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from urllib.parse import quote
 
 from nemo_mcp.api.client._auth import Authenticated
-from nemo_mcp.api.client._transport import APP, path_segment
+from nemo_mcp.api.client._transport import APP, path_segment, unanswered
 from nemo_mcp.api.errors import MalformedResponseError
 from nemo_mcp.api.models import Credits, ProjectState, Session
 from nemo_mcp.api.parsing import detect_language, parse_credits, parse_session, parse_state
@@ -24,13 +24,21 @@ class SessionsMixin(Authenticated):
         """Create a project (task) and its editing session. ``language`` defaults to one detected from
         ``text_hint`` (CJK -> zh-CN, kana -> ja, hangul -> ko, else en)."""
         lang = (language or "").strip() or detect_language(text_hint)
+        advice = (
+            "A new project may exist on nemovideo.com without its id here: look there before "
+            "creating another one."
+        )
         data = await self._request(
             "POST",
             f"/api/tasks/me/with-session/{APP}",
             endpoint="session",
             json_body={"task_name": task_name, "language": lang},
+            if_unanswered=advice,
         )
-        session = parse_session(data, lang)
+        try:
+            session = parse_session(data, lang)
+        except MalformedResponseError as exc:  # answered, but without the ids: the project may exist
+            raise unanswered(exc, "session", advice) from None
         if session.user_id:
             self._note_user(session.user_id)
         elif self._user_id:
@@ -64,6 +72,7 @@ class SessionsMixin(Authenticated):
             idempotent=True,
             json_body={"task_id": task_id, "session_id": session_id},
             session_id=session_id,
+            if_unanswered="A link is all it creates: asking for it again is safe.",
         )
         claim = None
         if isinstance(data, Mapping):

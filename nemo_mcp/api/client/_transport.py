@@ -30,13 +30,22 @@ from nemo_mcp.api.errors import (
     AuthError,
     BackendUnreachableError,
     BadRequestError,
+    MalformedResponseError,
     NemoError,
     NemoTimeoutError,
     RateLimitedError,
     ServerError,
 )
 
-__all__ = ["APP", "ProgressCallback", "Transport", "notify", "path_segment", "transport_error"]
+__all__ = [
+    "APP",
+    "ProgressCallback",
+    "Transport",
+    "notify",
+    "path_segment",
+    "transport_error",
+    "unanswered",
+]
 
 log = logging.getLogger("nemo_mcp.api")
 
@@ -74,6 +83,34 @@ def transport_error(exc: Exception, what: str) -> NemoError:
             f"The NemoVideo backend did not answer in time ({what}). Try again in a moment."
         )
     return BackendUnreachableError()
+
+
+#: failures after the request went out: the backend may have applied it, but its answer was lost
+_ANSWER_LOST = (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError)
+#: how the requests that change something are named in messages
+_ACTION: dict[str, str] = {
+    "upload": "upload",
+    "session": "new-project request",
+    "claim": "browser-link request",
+    "render": "export request",
+}
+
+
+def unanswered(err: NemoError, endpoint: Endpoint, advice: str) -> NemoError:
+    """``err`` reworded for a request that may have been applied although its answer was lost: say so and
+    what to check (``advice``) instead of only "try again". Tag, status and code are kept."""
+    what = _ACTION.get(endpoint, "request")
+    if isinstance(err, NemoTimeoutError):
+        lead = f"NemoVideo did not answer the {what} in time"
+    elif isinstance(err, MalformedResponseError):
+        lead = f"NemoVideo's answer to the {what} could not be read"
+    elif isinstance(err, ServerError):
+        lead = f"The NemoVideo gateway timed out waiting for the {what}"
+    else:
+        lead = f"The connection dropped before NemoVideo answered the {what}"
+    out = err.reworded(f"{lead}, so it may have been applied anyway. {advice}")
+    out.outcome_unknown = True
+    return out
 
 
 class Transport:
@@ -171,8 +208,12 @@ class Transport:
         retry_rate_limit: bool = True,
         timeout: httpx.Timeout | None = None,  # noqa: ASYNC109 - an httpx per-request timeout
         session_id: str | None = None,
+        if_unanswered: str | None = None,
     ) -> Any:
-        """Send one logical request; return the unwrapped payload or raise a typed error."""
+        """Send one logical request; return the unwrapped payload or raise a typed error.
+
+        ``if_unanswered``: for a request that changes something, what to check when it may have been
+        applied but its answer was lost; the final error then says so (see :func:`unanswered`)."""
         if self._closed:
             raise BackendUnreachableError("The NemoVideo client is closed.")
         attempt = 0
@@ -196,6 +237,7 @@ class Transport:
                 resp = await self._http.request(method, path, **kwargs)
             except httpx.HTTPError as exc:
                 err = transport_error(exc, endpoint)
+                lost = isinstance(exc, _ANSWER_LOST)
                 log.debug("%s %s failed: %s", method, path, type(exc).__name__)
             else:
                 log.debug(
@@ -221,9 +263,12 @@ class Transport:
                     raise self._final_auth_error(exc, reauthed) from None
                 except NemoError as exc:
                     err = self._enrich(exc)
+                    lost = isinstance(err, MalformedResponseError) or (
+                        isinstance(err, ServerError) and err.status == 504
+                    )
             delay = self._retry_delay(err, attempt, retry_rate_limit) if idempotent else None
             if delay is None:
-                raise err
+                raise unanswered(err, endpoint, if_unanswered) if lost and if_unanswered else err
             attempt += 1
             log.info("%s %s: %s; retry %d in %.2f s", method, path, err.tag, attempt, delay)
             await self._sleep(delay)

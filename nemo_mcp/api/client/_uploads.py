@@ -45,6 +45,10 @@ class UploadsMixin(Authenticated):
                 headers={"Content-Type": body.content_type, "Content-Length": str(body.content_length)},
                 timeout=self._timeout(cfg.upload_timeout),
                 session_id=session_id,
+                if_unanswered=(
+                    f"Check the project's timeline (its media) before uploading {names} again, "
+                    "so the files are not added twice."
+                ),
             )
         except UnsupportedFileError as exc:
             if exc.path is not None:
@@ -83,5 +87,9 @@ class UploadsMixin(Authenticated):
             json_body={"urls": clean, "source_type": "url"},
             timeout=self._timeout(self.config.upload_timeout, write=self.config.upload_timeout),
             session_id=session_id,
+            if_unanswered=(
+                "Check the project's timeline (its media) before importing the same URLs again, "
+                "so the media is not added twice."
+            ),
         )
         return parse_uploaded_files(data)
