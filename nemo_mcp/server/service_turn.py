@@ -8,6 +8,7 @@ import anyio
 
 from nemo_mcp.api import (
     HeartbeatEvent,
+    MalformedResponseError,
     NemoError,
     ProjectState,
     SessionLostError,
@@ -117,11 +118,17 @@ class TurnMixin(ServiceCore):
                 job, rec, last, landed=bool(stages) or bool(diff(before, last))
             )
             if not recovered:
+                tag, cause = "stream_interrupted", "The connection to the NemoVideo agent dropped"
+                if isinstance(end.error, MalformedResponseError):
+                    tag = end.error.tag
+                    cause = "The NemoVideo backend answered with a gateway page instead of the agent's stream"
+                elif end.reason == "idle_timeout":
+                    cause = "The NemoVideo agent sent nothing but keep-alives for too long"
                 raise TaggedError(
-                    "stream_interrupted",
-                    "The connection to the NemoVideo agent dropped and the project did not change while we "
-                    "checked for a few minutes. The instruction was NOT re-sent (that could charge twice). "
-                    "Check get_timeline later, or send the instruction again if nothing happened.",
+                    tag,
+                    f"{cause}, and the project did not change while we checked for a few minutes. "
+                    "The instruction was NOT re-sent (that could charge twice). Check get_timeline later, "
+                    "or send the instruction again if nothing happened.",
                 )
             notes.append(
                 "The connection dropped before the reply finished; the instruction was not re-sent. "

@@ -495,6 +495,20 @@ async def test_dropped_stream_is_interrupted_and_not_resent(
             await anyio.sleep(0.05)
 
 
+async def test_gateway_page_instead_of_the_stream(
+    api: NemoClient, local_backend: LocalBackend, media: dict[str, Path]
+) -> None:
+    sid = await ready_session(api, media)
+    local_backend.knobs.wrong_content_type = 1
+    local_backend.knobs.wrong_content_type_path = "/run_sse"
+    _, end = await run_turn(api, sid, "add a title 'Gateway'")
+    assert end.reason == "interrupted"  # unknown whether it got through: check the state, never re-send
+    assert end.error_tag == "bad_response"
+    assert "web page" in (end.message or str(end.error))
+    assert local_backend.stats.turns[sid] == []  # the gateway page never reached the agent
+    assert local_backend.knobs.wrong_content_type == 0
+
+
 async def test_error_mid_stream(api: NemoClient, local_backend: LocalBackend, media: dict[str, Path]) -> None:
     local_backend.knobs.error_mid_stream = 1
     sid = await ready_session(api, media)

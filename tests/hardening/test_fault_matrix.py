@@ -228,10 +228,9 @@ FAULTS: list[Fault] = [
     Fault(
         "SSE answered with HTML, never forwarded",
         knob(wrong_content_type=1, wrong_content_type_path="/run_sse"),
-        # the turn never ran. The client reads the page as an empty stream, checks the state, finds no
-        # change and says [stream_interrupted] ("the connection dropped", not re-sent); [bad_response]
-        # would name the fault better (reported to the api/ owner)
-        {"edit_video": {"[bad_response]", "[stream_interrupted]"}},
+        # the turn never ran: the client names the gateway page, the server checks the state, finds no
+        # change and says so (not re-sent)
+        {"edit_video": {"[bad_response]"}},
     ),
     Fault("render failing", knob(render_fail=True), {"export_video": {"[render_failed]"}}),
     Fault("output URL gone (download fallback)", knob(output_url_gone=True), {"export_video": R}),

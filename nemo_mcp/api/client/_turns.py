@@ -180,6 +180,19 @@ class TurnsMixin(Authenticated):
                             yield ev
                         yield end("closed" if parser.event_count else "interrupted")
                         return
+                elif ctype.startswith("text/html"):
+                    # A gateway or proxy page, not the agent: whether the message got through is unknown,
+                    # so it is not re-sent and the caller checks the state (as for a drop).
+                    await self._read_capped(resp)
+                    yield end(
+                        "interrupted",
+                        MalformedResponseError(
+                            "The NemoVideo backend answered the instruction with a web page instead of "
+                            "the agent's event stream (a gateway or proxy error). The instruction was not "
+                            "re-sent; check the timeline to see whether it reached the agent."
+                        ),
+                    )
+                    return
                 else:
                     state["accepted"] = True
                     async with contextlib.aclosing(self._consume_stream(resp, parser, end)) as events:
