@@ -71,14 +71,12 @@ class UploadMixin(ServiceCore):
                 infos = await self._upload_once(rec, checked, job)
                 return rec, infos, notes
             except (MalformedResponseError, NemoTimeoutError, BackendUnreachableError) as exc:
-                # The bytes may have arrived even though the answer did not: say so, so that the files
-                # are not uploaded twice blindly.
+                if not exc.outcome_unknown:
+                    raise  # e.g. no connection at all: nothing arrived
+                # The client's message already says the files may have arrived and to check before
+                # uploading again; name the project they would be in.
                 tag, message = self.describe(exc)
-                raise TaggedError(
-                    tag,
-                    f"{message} The upload may have reached project {rec.session_id} anyway: check "
-                    "get_timeline (media count) before uploading the same files again.",
-                ) from None
+                raise TaggedError(tag, f"{message} (project {rec.session_id})") from None
             except SessionLostError:
                 if attempt:
                     raise
