@@ -4,12 +4,13 @@ The lifespan creates ONE `NemoClient` (and, with `backend="local"`, starts the e
 first and points the client at it), the job task group, and the project registry.
 """
 
+import inspect
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, TypeVar, cast
 
 import anyio
 from mcp.server import MCPServer
@@ -39,6 +40,7 @@ from nemo_mcp.server.projects import ProjectStore
 from nemo_mcp.server.service import NemoService, Progress, build_api_config
 from nemo_mcp.server.settings import ServerSettings
 
+_Fn = TypeVar("_Fn", bound=Callable[..., Any])
 log = logging.getLogger(__name__)
 
 INSTRUCTIONS = """\
@@ -236,9 +238,18 @@ def build_server(settings: ServerSettings | None = None) -> MCPServer[AppContext
         log_level="WARNING",
     )
 
+    def tool(**options: Any) -> Callable[[_Fn], _Fn]:
+        """`mcp.tool` with the docstring dedented: hosts show the description as is (no Python 3.13
+        docstring dedent on 3.11/3.12), and indentation is noise in the model's context."""
+
+        def register(fn: _Fn) -> _Fn:
+            return mcp.tool(description=inspect.cleandoc(fn.__doc__ or ""), **options)(fn)
+
+        return register
+
     # --- tools ------------------------------------------------------------------------------------------
 
-    @mcp.tool(
+    @tool(
         title="Upload media",
         annotations=_write(idempotent=False),
         structured_output=True,
@@ -271,7 +282,7 @@ def build_server(settings: ServerSettings | None = None) -> MCPServer[AppContext
         text = r.message + (f"\nNext: {r.next_step}" if r.next_step else "")
         return _respond(r, text)
 
-    @mcp.tool(
+    @tool(
         title="Edit video",
         annotations=_write(idempotent=False),
         structured_output=True,
@@ -307,7 +318,7 @@ def build_server(settings: ServerSettings | None = None) -> MCPServer[AppContext
             return r
         return _respond(r, _edit_text(r))
 
-    @mcp.tool(title="Show the timeline", annotations=READ_ONLY, structured_output=True)
+    @tool(title="Show the timeline", annotations=READ_ONLY, structured_output=True)
     async def get_timeline(
         ctx: Context,
         session_id: Annotated[str | None, SESSION_FIELD] = None,
@@ -320,7 +331,7 @@ def build_server(settings: ServerSettings | None = None) -> MCPServer[AppContext
             return r
         return _respond(r, r.message)
 
-    @mcp.tool(title="Check credits", annotations=READ_ONLY, structured_output=True)
+    @tool(title="Check credits", annotations=READ_ONLY, structured_output=True)
     async def check_credits(ctx: Context) -> Annotated[CallToolResult, CreditsResult]:
         """Show available, frozen (in use) and total NemoVideo credits, and what to do when they run low
         (free anonymous users get a registration link)."""
@@ -330,7 +341,7 @@ def build_server(settings: ServerSettings | None = None) -> MCPServer[AppContext
             return r
         return _respond(r, r.message)
 
-    @mcp.tool(
+    @tool(
         title="Export video",
         annotations=_write(idempotent=False, open_world=True),
         structured_output=True,
@@ -389,7 +400,7 @@ def build_server(settings: ServerSettings | None = None) -> MCPServer[AppContext
             return r
         return _respond(r, _export_text(r))
 
-    @mcp.tool(title="Wait for a job", annotations=READ_ONLY, structured_output=True)
+    @tool(title="Wait for a job", annotations=READ_ONLY, structured_output=True)
     async def get_job(
         job_id: Annotated[
             str, Field(min_length=1, max_length=100, description="The job_id from a 'running' result.")
@@ -415,7 +426,7 @@ def build_server(settings: ServerSettings | None = None) -> MCPServer[AppContext
             text += f"\njob_id: {r.job.job_id}\nNext: {r.job.next_step}"
         return _respond(r, text)
 
-    @mcp.tool(
+    @tool(
         title="Cancel a job",
         annotations=_write(idempotent=True, destructive=True),
         structured_output=True,
@@ -432,7 +443,7 @@ def build_server(settings: ServerSettings | None = None) -> MCPServer[AppContext
             return r
         return _respond(r, r.message)
 
-    @mcp.tool(title="Start a new project", annotations=_write(idempotent=False), structured_output=True)
+    @tool(title="Start a new project", annotations=_write(idempotent=False), structured_output=True)
     async def new_project(
         ctx: Context,
         title: Annotated[str | None, Field(max_length=100, description="A name for the project.")] = None,
@@ -446,7 +457,7 @@ def build_server(settings: ServerSettings | None = None) -> MCPServer[AppContext
         text = r.message + (f"\n{svc.link_label}: {r.browser_link}" if r.browser_link else "")
         return _respond(r, text)
 
-    @mcp.tool(title="List projects", annotations=LOCAL_READ, structured_output=True)
+    @tool(title="List projects", annotations=LOCAL_READ, structured_output=True)
     async def list_projects(ctx: Context) -> Annotated[CallToolResult, ProjectListResult]:
         """List this server's projects (newest first) with their last known timeline summary and which one
         is current. Pass a session_id to other tools to work on an earlier project."""

@@ -45,6 +45,7 @@ async def test_tools_are_described_annotated_and_typed(nemo: Session) -> None:
         assert t.title, t.name
         assert t.description, t.name
         assert len(t.description) > 40, t.name
+        assert not any(line.startswith(" ") for line in t.description.splitlines()), "dedented for the model"
         a = t.annotations
         assert a is not None, t.name
         for hint in (a.read_only_hint, a.destructive_hint, a.idempotent_hint, a.open_world_hint):
