@@ -210,6 +210,7 @@ class ApiConfig:
     render_poll_initial: float = 2.0
     render_poll_factor: float = 1.5
     render_poll_max: float = 15.0
+    render_poll_min: float = 1.0  # shortest wait when polling near the completion predicted from progress
     render_timeout: float = 600.0
     render_url_grace: float = 20.0  # `completed` without an output URL: keep polling this long
     render_poll_error_budget: int = 8  # consecutive transient poll errors tolerated

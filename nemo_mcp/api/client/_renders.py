@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from typing import Any
-
-import anyio
 
 from nemo_mcp.api.client._auth import Authenticated
 from nemo_mcp.api.client._transport import notify, path_segment
@@ -32,7 +30,7 @@ from nemo_mcp.api.models import RenderJob, RenderStatus
 from nemo_mcp.api.parsing import parse_render_status
 from nemo_mcp.api.timeline import export_ready
 
-__all__ = ["RendersMixin"]
+__all__ = ["RendersMixin", "next_poll_delay"]
 
 log = logging.getLogger("nemo_mcp.api")
 
@@ -116,17 +114,19 @@ class RendersMixin(Authenticated):
         self, render_id: str, *, max_wait: float | None = None
     ) -> AsyncGenerator[RenderStatus, None]:
         """Yield each status until a terminal one (completed / failed / cancelled), with adaptive backoff
-        (``render_poll_initial`` x ``render_poll_factor`` up to ``render_poll_max``). Transient poll
+        (``render_poll_initial`` x ``render_poll_factor`` up to ``render_poll_max``), shortened near the
+        completion predicted from a rising ``progress`` (see :func:`next_poll_delay`). Transient poll
         errors are tolerated on the same id (up to ``render_poll_error_budget`` in a row).
         ``completed`` without an output URL keeps polling for ``render_url_grace`` s, then is yielded
         as is (download falls back to the proxy).
         Raises :class:`NemoTimeoutError` after ``max_wait`` (default ``render_timeout``)."""
         cfg = self.config
         budget = cfg.render_timeout if max_wait is None else max_wait
-        start = anyio.current_time()
+        start = self._clock()
         delay = cfg.render_poll_initial
         errors = 0
         no_url_since: float | None = None
+        progress: list[tuple[float, float]] = []  # (time, percent) of the unfinished statuses seen
         while True:
             try:
                 status = await self.get_render(render_id)
@@ -137,7 +137,8 @@ class RendersMixin(Authenticated):
                     raise
                 log.info("render %s poll failed (%s); polling the same id again", render_id, exc.tag)
                 status = None
-            now = anyio.current_time()
+            now = self._clock()
+            estimate = False
             if status is not None:
                 if status.status == "completed" and not status.output_url:
                     no_url_since = now if no_url_since is None else no_url_since
@@ -148,13 +149,17 @@ class RendersMixin(Authenticated):
                     yield status
                     if status.terminal:
                         return
-            elapsed = anyio.current_time() - start
+                    if status.progress is not None:
+                        progress.append((now, status.progress))
+                        estimate = True
+            elapsed = self._clock() - start
             if elapsed >= budget:
                 raise NemoTimeoutError(
                     f"The export {render_id} is still rendering after {format_duration(budget)}. "
                     "It may still finish: check it again later."
                 )
-            await self._sleep(min(delay, max(0.0, budget - elapsed)))
+            wait = next_poll_delay(delay, progress, now, floor=cfg.render_poll_min) if estimate else delay
+            await self._sleep(min(wait, max(0.0, budget - elapsed)))
             delay = min(delay * cfg.render_poll_factor, cfg.render_poll_max)
 
     async def wait_render(
@@ -191,6 +196,45 @@ class RendersMixin(Authenticated):
         if isinstance(data, Mapping) and (data.get("status") or isinstance(data.get("data"), Mapping)):
             return parse_render_status(data, render_id)
         return None
+
+
+def next_poll_delay(
+    backoff: float, progress: Sequence[tuple[float, float]], now: float, *, floor: float = 1.0
+) -> float:
+    """Seconds to wait before the next status request of a render (a pure function of what was seen).
+
+    ``backoff`` is the documented interval for this poll (``render_poll_initial`` x ``render_poll_factor``^n
+    up to ``render_poll_max``); ``progress`` the ``(time, percent)`` of the unfinished statuses seen so far,
+    oldest first; ``now`` the time of the latest poll.
+
+    Without usable progress (fewer than two samples, no rise since the first one, or already at 100) the
+    answer is ``backoff``. When progress rises, the completion is predicted from its rate (first sample ->
+    the poll that first showed the latest value) and the next poll goes halfway there:
+    ``clamp(remaining / 2, floor, backoff)``, so a render is seen within about ``floor`` of its completion.
+    Once the predicted time has passed, the wait grows with the time overdue, ``clamp(overdue, floor,
+    backoff)``: a progress that stalls (or jumps ahead of the real work) falls back to the backoff in a
+    few polls. A progress that goes down starts the estimate again from that sample.
+    """
+    if len(progress) < 2:
+        return backoff
+    first = 0
+    for i in range(1, len(progress)):
+        if progress[i][1] < progress[i - 1][1]:
+            first = i  # progress restarted (a new phase): estimate from here
+    t0, p0 = progress[first]
+    last = progress[-1][1]
+    if last <= p0 or last >= 100.0:
+        return backoff
+    rise = len(progress) - 1
+    while rise > first and progress[rise - 1][1] >= last:
+        rise -= 1  # the poll that first showed the latest value
+    t_rise = progress[rise][0]
+    if t_rise <= t0:
+        return backoff
+    rate = (last - p0) / (t_rise - t0)  # percent per second
+    remaining = t_rise + (100.0 - last) / rate - now
+    wait = remaining / 2 if remaining > 0 else -remaining
+    return min(backoff, max(floor, wait))
 
 
 def _check_exports(render_ids: list[str]) -> str:

@@ -135,6 +135,8 @@ class Transport:
         self._closed = False
         #: every deliberate wait (retry backoff, rate-limit wait, poll interval); tests hook it
         self._sleep: Callable[[float], Awaitable[None]] = anyio.sleep
+        #: the clock of render polling (elapsed time, progress rate); tests hook it with ``_sleep``
+        self._clock: Callable[[], float] = anyio.current_time
 
     # -- lifetime ------
 
