@@ -15,7 +15,8 @@ base client); each part is a mixin on :class:`~nemo_mcp.api.client._auth.Authent
 
 Resilience rules (nemo-api.md §1, §4, §5, §7.3, §8):
 
-- One ``httpx.AsyncClient`` per ``NemoClient``, closed by ``async with`` / :meth:`NemoClient.aclose`.
+- One ``httpx.AsyncClient`` per ``NemoClient``, created on its first request (``NemoClient()`` itself builds
+  no SSL context), closed by ``async with`` / :meth:`NemoClient.aclose`.
 - Idempotent calls (GET, anonymous-token, claim-token, cancel) are retried on connection errors,
   timeouts, 5xx and 429 with jittered exponential backoff, honouring ``Retry-After`` up to
   ``retry_after_cap``. Nothing else is retried at the transport level.

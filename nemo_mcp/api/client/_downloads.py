@@ -87,8 +87,9 @@ class DownloadsMixin(Authenticated):
             headers["Authorization"] = f"Bearer {token}"
         tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.part")
         timeout = self._timeout(cfg.download_timeout)
+        http = await self._client()
         try:
-            async with self._http.stream(
+            async with http.stream(
                 "GET", url, headers=headers, timeout=timeout, follow_redirects=True
             ) as resp:
                 ctype = resp.headers.get("content-type", "").lower()

@@ -1,7 +1,8 @@
 """The transport core every part of :class:`~nemo_mcp.api.NemoClient` builds on.
 
 - one shared ``httpx.AsyncClient`` (base URL, ``User-Agent`` and attribution headers, timeouts, no
-  redirects), closed by ``async with`` / :meth:`Transport.aclose`;
+  redirects), created on first use with its SSL context built in a worker thread (constructing a client
+  costs nothing, so a server can list its tools first), closed by ``async with`` / :meth:`Transport.aclose`;
 - :meth:`Transport._request`: one logical JSON call. Unwraps the envelope into the payload or a typed
   error; retries idempotent calls on connection errors, timeouts, 5xx and 429 (jittered exponential
   backoff, ``Retry-After`` honoured up to ``retry_after_cap``); re-authenticates once on an auth refusal.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import inspect
 import logging
 import random
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
@@ -53,6 +55,8 @@ ProgressCallback = Callable[[int, int], Any]  # (sent_bytes, total_bytes); may b
 
 #: the backend's app name, in paths and in the ``/run_sse`` body
 APP = "nemo_agent"
+#: connections to the backend open at once
+MAX_CONNECTIONS = 32
 #: how much of an error body (or a JSON answer instead of a stream or a file) is read
 MAX_ERROR_BODY = 256 * 1024
 
@@ -114,7 +118,8 @@ def unanswered(err: NemoError, endpoint: Endpoint, advice: str) -> NemoError:
 
 
 class Transport:
-    """One long-lived ``httpx.AsyncClient``; ``transport`` lets tests plug in respx or an ASGI app."""
+    """One long-lived ``httpx.AsyncClient``, created on first use; ``transport`` lets tests plug in respx or
+    an ASGI app."""
 
     def __init__(
         self, config: ApiConfig | None = None, *, transport: httpx.AsyncBaseTransport | None = None
@@ -122,16 +127,10 @@ class Transport:
         self.config = config if config is not None else ApiConfig.from_env()
         cfg = self.config
         self.attribution = cfg.attribution()
-        from nemo_mcp import __version__
-
-        self._http = httpx.AsyncClient(
-            base_url=cfg.base_url,
-            headers={"User-Agent": f"nemo-mcp/{__version__}", **self.attribution.headers()},
-            timeout=self._timeout(cfg.request_timeout),
-            limits=httpx.Limits(max_connections=32, max_keepalive_connections=8),
-            follow_redirects=False,
-            transport=transport,
-        )
+        #: created on first use (see :meth:`_client`): building httpx's verifying SSL context (the certifi
+        #: bundle, ~35-80 ms) must not delay a server's start-up before it can list its tools
+        self._http_client: httpx.AsyncClient | None = None
+        self._http_transport = transport
         self._closed = False
         #: every deliberate wait (retry backoff, rate-limit wait, poll interval); tests hook it
         self._sleep: Callable[[float], Awaitable[None]] = anyio.sleep
@@ -151,7 +150,48 @@ class Transport:
     async def aclose(self) -> None:
         if not self._closed:
             self._closed = True
-            await self._http.aclose()
+            if self._http_client is not None:
+                await self._http_client.aclose()
+
+    # -- the shared httpx client ------
+
+    def _new_client(self, verify: ssl.SSLContext | bool) -> httpx.AsyncClient:
+        cfg = self.config
+        from nemo_mcp import __version__
+
+        return httpx.AsyncClient(
+            base_url=cfg.base_url,
+            headers={"User-Agent": f"nemo-mcp/{__version__}", **self.attribution.headers()},
+            timeout=self._timeout(cfg.request_timeout),
+            limits=httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=8),
+            follow_redirects=False,
+            verify=verify,
+            transport=self._http_transport,
+        )
+
+    async def _client(self) -> httpx.AsyncClient:
+        """The one shared ``httpx.AsyncClient``, created on first use with its SSL context built in a worker
+        thread (the event loop keeps serving meanwhile). Raises once the client is closed."""
+        if self._http_client is None:
+            if self._closed:
+                raise BackendUnreachableError("The NemoVideo client is closed.")
+            verify: ssl.SSLContext | bool = True
+            if self._http_transport is None:
+                verify = await anyio.to_thread.run_sync(httpx.create_ssl_context)
+            if self._http_client is None:  # another task may have finished first: keep one client
+                if self._closed:
+                    raise BackendUnreachableError("The NemoVideo client is closed.")
+                self._http_client = self._new_client(verify)
+        return self._http_client
+
+    @property
+    def _http(self) -> httpx.AsyncClient:
+        """The shared client, created here (synchronously) if no request has created it yet."""
+        if self._http_client is None:
+            if self._closed:
+                raise BackendUnreachableError("The NemoVideo client is closed.")
+            self._http_client = self._new_client(True)
+        return self._http_client
 
     # -- helpers ------
 
@@ -236,7 +276,7 @@ class Transport:
             err: NemoError
             started = time.monotonic()
             try:
-                resp = await self._http.request(method, path, **kwargs)
+                resp = await (await self._client()).request(method, path, **kwargs)
             except httpx.HTTPError as exc:
                 err = transport_error(exc, endpoint)
                 lost = isinstance(exc, _ANSWER_LOST)

@@ -126,10 +126,11 @@ class TurnsMixin(Authenticated):
         while True:
             try:
                 token = await self.ensure_token()
+                http = await self._client()
             except NemoError as exc:
                 yield end("error", exc)
                 return
-            request = self._http.build_request(
+            request = http.build_request(
                 "POST",
                 "/run_sse",
                 json=body,
@@ -141,7 +142,7 @@ class TurnsMixin(Authenticated):
                 timeout=timeout,
             )
             try:
-                resp = await self._http.send(request, stream=True)
+                resp = await http.send(request, stream=True)
             except (httpx.ConnectError, httpx.ConnectTimeout):
                 yield end("error", BackendUnreachableError())
                 return
