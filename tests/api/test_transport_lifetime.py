@@ -12,6 +12,7 @@ import pytest
 import respx
 
 from nemo_mcp.api import ApiConfig, BackendUnreachableError, NemoClient
+from nemo_mcp.api.client._transport import MAX_CONNECTIONS
 
 pytestmark = pytest.mark.anyio
 
@@ -120,3 +121,33 @@ async def test_a_stream_turn_on_a_closed_client_ends_with_an_error(
     assert len(events) == 1
     assert events[0].reason == "error"
     assert events[0].error_tag == BackendUnreachableError("x").tag
+
+
+async def test_the_pool_keeps_as_many_idle_connections_as_it_may_open(
+    make_config: Callable[..., ApiConfig],
+) -> None:
+    async with NemoClient(make_config(BASE)) as api:
+        pool = (await api._client())._transport._pool  # type: ignore[attr-defined]
+        assert pool._max_connections == MAX_CONNECTIONS
+        assert pool._max_keepalive_connections == MAX_CONNECTIONS
+
+
+async def test_a_burst_reuses_its_connections_afterwards(
+    local_backend: Any, make_config: Callable[..., ApiConfig]
+) -> None:
+    """20 concurrent calls open up to 20 connections; the next burst reuses them instead of reconnecting."""
+    async with NemoClient(make_config(local_backend.url)) as api:
+        await api.get_credits()  # token minted, client created
+        pool = (await api._client())._transport._pool  # type: ignore[attr-defined]
+
+        async def burst() -> None:
+            async with anyio.create_task_group() as tg:
+                for _ in range(20):
+                    tg.start_soon(api.get_credits)
+
+        await burst()
+        opened = len(pool.connections)
+        assert opened > 8  # the burst really was concurrent
+        await burst()
+        assert len(pool.connections) <= MAX_CONNECTIONS
+        assert len(pool.connections) >= opened  # none of the idle ones was dropped

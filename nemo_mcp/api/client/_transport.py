@@ -55,7 +55,7 @@ ProgressCallback = Callable[[int, int], Any]  # (sent_bytes, total_bytes); may b
 
 #: the backend's app name, in paths and in the ``/run_sse`` body
 APP = "nemo_agent"
-#: connections to the backend open at once
+#: connections to the backend open at once, and kept open idle (keep-alive) between bursts
 MAX_CONNECTIONS = 32
 #: how much of an error body (or a JSON answer instead of a stream or a file) is read
 MAX_ERROR_BODY = 256 * 1024
@@ -163,7 +163,10 @@ class Transport:
             base_url=cfg.base_url,
             headers={"User-Agent": f"nemo-mcp/{__version__}", **self.attribution.headers()},
             timeout=self._timeout(cfg.request_timeout),
-            limits=httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=8),
+            # keep as many idle connections as may be open: with fewer (httpx's default pattern, 8 of 32), a
+            # burst of concurrent calls (parallel tool calls, several sessions of an HTTP server) closes
+            # all but 8 of its connections afterwards and pays new TCP (and TLS) handshakes on the next one
+            limits=httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS),
             follow_redirects=False,
             verify=verify,
             transport=self._http_transport,
