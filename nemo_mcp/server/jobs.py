@@ -6,7 +6,8 @@ render 30-90 s. So every long operation becomes a `Job`:
 - the work runs in the task group the server lifespan owns, not in the MCP request, so a cancelled or
   timed-out request stops the *waiting* only; the paid backend work goes on;
 - a call waits at most `wait_seconds` (default 40, never more than 50), sending progress notifications
-  at least every `HEARTBEAT_SECONDS` so hosts that reset their timer on progress keep the call alive;
+  at least every `HEARTBEAT_SECONDS` so hosts that reset their timer on progress keep the call alive,
+  and otherwise only on a 1-point change or after half a second (see `_Reporter`);
 - then it returns `running` with the handle, the elapsed time and what to call next (`get_job`).
 
 Handles are random (`job_<22 url-safe chars>`), live in memory for `KEEP_SECONDS` after they finish, and
@@ -30,7 +31,10 @@ log = logging.getLogger(__name__)
 
 DEFAULT_WAIT_SECONDS = 40.0
 MAX_WAIT_SECONDS = 50.0
-HEARTBEAT_SECONDS = 10.0
+HEARTBEAT_SECONDS = 10.0  # a "still working" beat at least this often (hosts reset their timer on it)
+# Progress notifications are rate-limited (see _Reporter): a new one needs this much change or time.
+PROGRESS_MIN_STEP = 1.0  # percentage points
+PROGRESS_MIN_INTERVAL = 0.5  # seconds
 KEEP_SECONDS = 3600.0
 MAX_JOBS = 500
 
@@ -210,15 +214,20 @@ class JobManager:
         wait_seconds = clamp_wait(wait_seconds)
         deadline = time.monotonic() + wait_seconds
         reporter = _Reporter(progress)
-        await reporter.send(job)
+        await reporter.send(job, force=True)  # the first one always goes out
         while not job.done:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
+            timeout = min(remaining, self.heartbeat)
+            due = reporter.due_in(job)  # a held-back update goes out once the interval has passed
+            if due is not None:
+                timeout = min(timeout, due)
             changed = job._changed
-            with anyio.move_on_after(min(remaining, self.heartbeat)):
+            with anyio.move_on_after(timeout) as scope:
                 await changed.wait()
-            await reporter.send(job)
+            # A timeout is a beat (or a held-back update falling due); the final state always goes out.
+            await reporter.send(job, force=scope.cancelled_caught or job.done)
         return job.done
 
 
@@ -229,15 +238,57 @@ def clamp_wait(wait_seconds: float | None) -> float:
 
 
 class _Reporter:
-    """Turns job state into MCP progress notifications whose `progress` value always increases."""
+    """Turns job state into MCP progress notifications whose `progress` value always increases.
 
-    def __init__(self, fn: ProgressFn | None) -> None:
+    Rate-limited in this one place (uploads, renders and turns all report through it): an update goes
+    out when the percentage moved by at least `PROGRESS_MIN_STEP` points or `PROGRESS_MIN_INTERVAL`
+    seconds passed since the last one; the first, the final (done, or 100%) and the heartbeat beats
+    always go out. An update held back by the interval is sent once the interval has passed (the wait
+    loop asks `due_in`), so the client never sits on a stale message. One notification per upload chunk
+    (~430 for 500 MB) cost ~30% of the upload throughput; this bounds it to ~100 plus two a second.
+    """
+
+    def __init__(
+        self,
+        fn: ProgressFn | None,
+        *,
+        min_step: float = PROGRESS_MIN_STEP,
+        min_interval: float = PROGRESS_MIN_INTERVAL,
+    ) -> None:
         self.fn = fn
-        self.last = -1.0
-        self.last_sent = 0.0
+        self.min_step = min_step
+        self.min_interval = min_interval
+        self.last = -1.0  # the last `progress` value sent
+        self.last_pct: float | None = None  # job.progress when it was sent
+        self.last_message: str | None = None
+        self.last_sent: float | None = None  # monotonic time of the last notification
+        self.sent = 0
 
-    async def send(self, job: Job) -> None:
+    def _pending(self, job: Job) -> bool:
+        return job.progress != self.last_pct or job.message != self.last_message
+
+    def due_in(self, job: Job) -> float | None:
+        """Seconds until a held-back update is due; None when nothing is held back."""
+        if self.fn is None or self.last_sent is None or not self._pending(job):
+            return None
+        return max(0.0, self.last_sent + self.min_interval - time.monotonic())
+
+    def _worth_sending(self, job: Job, now: float) -> bool:
+        if self.last_sent is None:
+            return True
+        pct = job.progress
+        if pct is not None:
+            if pct >= 100.0 and (self.last_pct is None or self.last_pct < 100.0):
+                return True
+            if self.last_pct is None or pct - self.last_pct >= self.min_step:
+                return True
+        return self._pending(job) and now - self.last_sent >= self.min_interval
+
+    async def send(self, job: Job, *, force: bool = False) -> None:
         if self.fn is None:
+            return
+        now = time.monotonic()
+        if not force and not self._worth_sending(job, now):
             return
         elapsed = job.elapsed
         if job.progress is not None:
@@ -253,7 +304,10 @@ class _Reporter:
                 value = self.last + 0.01
             message = f"{job.message} ({elapsed:.0f} s)"
         self.last = value
-        self.last_sent = time.monotonic()
+        self.last_pct = job.progress
+        self.last_message = job.message
+        self.last_sent = now
+        self.sent += 1
         try:
             await self.fn(value, total, message)
         except anyio.get_cancelled_exc_class():

@@ -188,6 +188,67 @@ async def test_job_finishes_within_wait() -> None:
         assert len(set(values)) == len(values)
 
 
+async def test_progress_notifications_are_rate_limited() -> None:
+    """A job publishing thousands of small steps (an upload's chunks) yields a bounded number of
+    notifications: the first, intermediate ones, and the final 100%, strictly increasing."""
+    async with anyio.create_task_group() as tg:
+        jm = JobManager(tg, _mapper)
+
+        async def work(job: Job) -> str:
+            for i in range(2000):
+                job.update(min(99.0, i / 20), f"uploading {i}")
+                await anyio.sleep(0)
+            return "ok"
+
+        job = jm.start(JobKind.UPLOAD, "s1", "fast upload", work)
+        beats: list[tuple[float, float | None, str]] = []
+
+        async def progress(p: float, t: float | None, m: str) -> None:
+            beats.append((p, t, m))
+
+        assert await jm.wait(job, 20, progress)
+        values = [b[0] for b in beats]
+        assert values == sorted(values)
+        assert len(set(values)) == len(values)
+        assert values[0] < 1.0  # the first one went out at once
+        assert values[-1] == 100.0  # and the final one
+        assert len(values) >= 10  # some intermediate ones
+        # one per percentage point at most, plus a couple per second of elapsed time
+        assert len(values) <= 100 + 2 + 2 * (job.elapsed + 1), len(values)
+
+
+async def test_held_back_progress_is_flushed_and_beats_continue() -> None:
+    """An update held back by the interval goes out once it has passed; beats keep flowing."""
+    async with anyio.create_task_group() as tg:
+        jm = JobManager(tg, _mapper, heartbeat=0.3)
+        release = anyio.Event()
+
+        async def work(job: Job) -> str:
+            job.update(10.0, "first")
+            await anyio.sleep(0.05)
+            job.update(10.2, "small step")  # < 1 point, right after: held back, then flushed
+            await release.wait()
+            return "ok"
+
+        job = jm.start(JobKind.EXPORT, "s1", "render", work)
+        beats: list[tuple[float, float | None, str]] = []
+
+        async def progress(p: float, t: float | None, m: str) -> None:
+            beats.append((p, t, m))
+
+        assert not await jm.wait(job, 1.0, progress)
+        assert any(m.startswith("small step") for _, _, m in beats), beats
+        assert len(beats) >= 3  # first, the flushed update, and beats
+        values = [b[0] for b in beats]
+        assert values == sorted(values)
+        assert len(set(values)) == len(values)
+        release.set()
+        beats.clear()
+        assert await jm.wait(job, 5, progress)  # a new request: its own first and final
+        assert beats
+        assert beats[-1][0] == 100.0
+
+
 async def test_job_outlives_wait_and_cancelled_request() -> None:
     async with anyio.create_task_group() as tg:
         jm = JobManager(tg, _mapper, heartbeat=0.05)

@@ -11,7 +11,7 @@ from mcp import Client
 from nemo_mcp.local import LocalBackend
 from nemo_mcp.server.app import build_server
 from tests.media import make_audio
-from tests.server.conftest import Session, make_settings
+from tests.server.conftest import FAST_API, Session, make_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -80,6 +80,26 @@ async def test_upload_media_reports_files_and_progress(nemo: Session, clip: Path
     values = [p[0] for p in c.progress]
     assert values == sorted(values)
     assert "clip.mp4" in c.text
+
+
+async def test_fast_upload_progress_is_bounded(
+    tmp_path: Path, local_backend: LocalBackend, clip: Path
+) -> None:
+    """Tiny upload chunks (hundreds of byte callbacks) still give a first, some intermediate and a final
+    notification, and at most one per percentage point plus a few."""
+    api = dict(FAST_API, upload_chunk_size=256)
+    settings = make_settings(tmp_path, local_backend.url, api_overrides=api)
+    async with Client(build_server(settings)) as client:
+        c = await Session(client).ok("upload_media", {"sources": [str(clip)]})
+    chunks = clip.stat().st_size // 256
+    assert chunks > 150, chunks  # enough byte callbacks to need rate limiting
+    values = [p[0] for p in c.progress]
+    assert values == sorted(values)
+    assert len(set(values)) == len(values)
+    assert values[0] < 1.0
+    assert values[-1] == 100.0
+    assert len(values) >= 3, c.progress
+    assert len(values) <= 110, len(values)
 
 
 async def test_edit_video_agent_turn_is_translated(
