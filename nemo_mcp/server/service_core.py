@@ -189,7 +189,7 @@ class ServiceCore:
             raise self.error(exc) from exc
         if st.user_id and not rec.user_id:
             rec.user_id = st.user_id
-            self.projects.touch(rec.session_id, user_id=st.user_id)
+            await self.projects.touch_async(rec.session_id, user_id=st.user_id, read=True)
         return st
 
     async def new_project(self, title: str | None) -> NewProjectResult:

@@ -82,7 +82,7 @@ class ReadMixin(ServiceCore):
         rec = await self.project(session_id, create=False)
         st = await self.state(rec)
         view = self.timeline_view(st, session_id=rec.session_id)
-        self.projects.touch(rec.session_id, summary=view.summary)
+        await self.projects.touch_async(rec.session_id, summary=view.summary, read=True)
         return view
 
     async def check_credits(self) -> CreditsResult:

@@ -160,7 +160,7 @@ class TurnMixin(ServiceCore):
             reply = "Done. " + "; ".join(changes) + "."
         if end.stream_errors and not changes:
             notes.append("The agent reported a problem: " + "; ".join(e[:160] for e in end.stream_errors[:2]))
-        self.projects.touch(sid, summary=summary)
+        await self.projects.touch_async(sid, summary=summary)
         return EditResult(
             session_id=sid,
             routed_to="agent",

@@ -128,7 +128,7 @@ class UploadMixin(ServiceCore):
                     url=uf.cdn_url,
                 )
             )
-        self.projects.touch(rec.session_id)
+        await self.projects.touch_async(rec.session_id)
         return out
 
     @staticmethod
