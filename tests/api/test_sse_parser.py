@@ -371,3 +371,147 @@ def test_benchmark_100k_events() -> None:
     assert parser.heartbeat_count == 40_000
     assert elapsed < 15, f"100k events took {elapsed:.2f}s"
     print(f"\n100k SSE events parsed in {elapsed:.2f}s ({100_000 / elapsed:,.0f} events/s)")
+
+
+# -- the optimised parser against the reference (the parser before the speed work) --------------------
+
+
+def _events_of(parser_cls: Any, raw: bytes, chunk: int) -> tuple[list[Any], Any]:
+    parser = parser_cls(clock=lambda: 0.0)
+    events: list[Any] = []
+    if chunk <= 0:
+        events += parser.feed(raw)
+    else:
+        for i in range(0, len(raw), chunk):
+            events += parser.feed(raw[i : i + chunk])
+    events += parser.close()
+    return events, parser
+
+
+def _assert_same_as_reference(raw: bytes, chunk: int) -> None:
+    from tests.api import _sse_reference as ref
+
+    try:
+        expected, p1 = _events_of(ref.TurnParser, raw, 0)
+    except MalformedResponseError:
+        with pytest.raises(MalformedResponseError):
+            _events_of(TurnParser, raw, chunk)
+        return
+    got, p2 = _events_of(TurnParser, raw, chunk)
+    assert got == expected
+    assert [type(e) for e in got] == [type(e) for e in expected]
+    assert [e.model_fields_set for e in got] == [e.model_fields_set for e in expected]
+    assert [e.model_dump() for e in got] == [e.model_dump() for e in expected]
+    summary = ("texts", "tools_used", "stream_errors", "state_delta_keys", "event_count", "heartbeat_count")
+    assert [getattr(p2, k) for k in summary] == [getattr(p1, k) for k in summary]
+    assert p2.pending_tools == p1.pending_tools
+
+
+def _reference_frames(raw: bytes) -> list[Any]:
+    from tests.api import _sse_reference as ref
+
+    dec = ref.SSEDecoder()
+    return [*dec.feed(raw), *dec.flush()]
+
+
+sse_bytes = st.lists(
+    st.sampled_from(
+        [
+            b"data: ",
+            b"data:",
+            b"data",
+            b"event: ",
+            b"error",
+            b"heartbeat",
+            b"id: 1",
+            b"retry: 20",
+            b": c",
+            b"\n",
+            b"\r",
+            b"\r\n",
+            b"\n\n",
+            b"{",
+            b"}",
+            b'"text"',
+            b":",
+            b" ",
+            b"x",
+            b"\xc3\xa9",
+            b"\xe8\xa6",
+            b"\x96",
+            b"\xef\xbb\xbf",
+            b"\xff",
+            b"\x00",
+        ]
+    ),
+    max_size=60,
+).map(b"".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(sse_bytes, st.binary(max_size=300)), st.integers(min_value=1, max_value=40))
+def test_decoder_matches_the_reference_on_any_bytes_and_chunking(raw: bytes, chunk: int) -> None:
+    dec = SSEDecoder()
+    got: list[Any] = []
+    for i in range(0, len(raw), chunk):
+        got += dec.feed(raw[i : i + chunk])
+    got += dec.flush()
+    expected = _reference_frames(raw)
+    assert [(e.data, e.event, e.id, e.retry, e.comment) for e in got] == [
+        (e.data, e.event, e.id, e.retry, e.comment) for e in expected
+    ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(json_values, adkish), max_size=8), st.integers(min_value=0, max_value=50))
+def test_turn_parser_matches_the_reference_on_json_events(payloads: list[Any], chunk: int) -> None:
+    raw = b"".join(f"data: {json.dumps(p)}\n\n".encode() for p in payloads)
+    _assert_same_as_reference(raw, chunk)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(sse_bytes, st.binary(max_size=300)), st.integers(min_value=0, max_value=40))
+def test_turn_parser_matches_the_reference_on_any_bytes(raw: bytes, chunk: int) -> None:
+    _assert_same_as_reference(raw, chunk)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        frame(adk_text("Done.")) + frame(adk_text(" I encountered a temporary issue")),
+        frame(adk_text("Done.")) + frame(adk_text("\u0130 encountered a TEMPORARY issue")),
+        frame(adk_text("Done.")) + frame(adk_text("\u3000i encountered a temporary issue")),
+        frame({"type": "tool_call", "name": "t", "args": {"a": 1}, "id": "c1"})
+        + frame({"type": "tool_result", "name": "t", "result": [1], "id": "c1"})
+        + frame({"type": "delta", "delta": "pa"})
+        + frame({"type": "chunk", "text": "rt"})
+        + frame({"stateDelta": {"a": 1}, "actions": {"state_delta": {"b": 2}, "stateDelta": {"c": 3}}})
+        + frame({"error": {"message": "boom", "code": 7}})
+        + frame({"errorCode": "E1", "errorMessage": "bad", "text": "still"})
+        + b"event: error\ndata: plain words\n\n"
+        + b'event: error\ndata: "quoted"\n\n'
+        + frame({"content": "  "})
+        + frame({"content": "top-level content"})
+        + b'data:  {"text": "spaced"}  \n\n',
+        b"\xef\xbb\xbf" + frame({"text": "bom"}) + b"data: [1, 2]\n\ndata: {bad\n\n",
+    ],
+)
+def test_documented_forms_match_the_reference(raw: bytes) -> None:
+    for chunk in (0, 1, 5):
+        _assert_same_as_reference(raw, chunk)
+
+
+def test_the_noise_precheck_covers_every_character_the_regex_can_start_with() -> None:
+    import re
+    import sys
+
+    from nemo_mcp.api.sse import _NOISE_FIRST
+
+    starts_i = re.compile("i", re.IGNORECASE)
+    space = re.compile(r"\s")
+    for code in range(sys.maxunicode + 1):
+        ch = chr(code)
+        if starts_i.match(ch):
+            assert ch in _NOISE_FIRST, hex(code)
+        if space.match(ch):
+            assert ch.isspace(), hex(code)
