@@ -32,7 +32,7 @@ from nemo_mcp.api.errors import (
     format_duration,
     short_reason,
 )
-from nemo_mcp.api.models import HeartbeatEvent, TurnEnded, TurnEndReason, TurnEvent
+from nemo_mcp.api.models import TurnEnded, TurnEndReason, TurnEvent
 from nemo_mcp.api.sse import TurnParser
 
 __all__ = ["TurnsMixin"]
@@ -233,6 +233,7 @@ class TurnsMixin(Authenticated):
         hard_deadline = now + cfg.sse_read_timeout
         idle_deadline = now + cfg.sse_idle_timeout
         chunks = resp.aiter_bytes().__aiter__()
+        counted = parser.event_count  # non-heartbeat events seen when the idle deadline was last moved
         reason: TurnEndReason | None = None
         error: NemoError | None = None
         while True:
@@ -259,9 +260,10 @@ class TurnsMixin(Authenticated):
                 reason, error = "error", exc
                 break
             for ev in events:
-                if not isinstance(ev, HeartbeatEvent):
-                    idle_deadline = anyio.current_time() + cfg.sse_idle_timeout
                 yield ev
+            if parser.event_count != counted:  # not only heartbeats: the watchdog starts again from now
+                counted = parser.event_count
+                idle_deadline = anyio.current_time() + cfg.sse_idle_timeout
         # release the connection now: a caller that stops at TurnEnded never resumes this generator
         await resp.aclose()
         try:
