@@ -73,7 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--rate-limit",
         default=DEFAULT_RATE_LIMIT,
         metavar="N/UNIT",
-        help=f"tool calls per HTTP client, e.g. 120/min, 5/s; 'off' disables (default {DEFAULT_RATE_LIMIT})",
+        help=f"tool calls per HTTP client, e.g. 120/min, 5/s; 'off' disables (default {DEFAULT_RATE_LIMIT}). "
+        "A client is the bearer token's principal with auth, else the peer address (clients behind one "
+        "proxy or on loopback share one budget)",
     )
     p.add_argument(
         "--max-body",

@@ -8,6 +8,14 @@ Pure ASGI middleware around the SDK's Starlette app (no extra dependencies):
 - `ToolCallRateLimit`: a token bucket per client (auth principal, else the peer address) that is spent by
   JSON-RPC `tools/call` requests only; an empty bucket answers 429 with `Retry-After` and a JSON-RPC error
   whose message starts with `[rate_limited]`.
+
+  Keying trade-off: with bearer auth the key is the token's principal (one configured token, so every
+  client holding it shares one bucket, wherever it connects from). Without auth the key is the peer
+  address, so clients behind one proxy, or several local clients on loopback, share one bucket: raise
+  `--rate-limit` (or turn it off) there, or turn auth on. The `Mcp-Session-Id` header is deliberately not
+  part of the key: `initialize` is free and mints a new session for any caller, so a client could get a
+  fresh bucket per session and the limit would bound nothing; and requests of the 2026 protocol era
+  carry no session id at all.
 - Body size: the SDK's `max_request_body_size` (413) behind this; the rate limiter, which must read the
   body to see the method, enforces the same limit itself while buffering.
 

@@ -8,6 +8,7 @@ Tests bind 127.0.0.1 only; the network-facing code paths are exercised by passin
 from __future__ import annotations
 
 import hmac
+import json
 import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -237,6 +238,43 @@ async def test_rate_limit_keys_on_the_auth_principal(serve: Callable[..., Any]) 
         assert first.status_code != 429
         second = await h.post(f"{url}/mcp", json=_call(11), headers=auth)
         assert second.status_code == 429
+
+
+async def test_rate_limit_without_auth_keys_on_the_address_not_the_session_id() -> None:
+    """A client-rotated Mcp-Session-Id must not buy a fresh bucket (initialize is free, so session keys
+    would bound nothing); another peer address has its own bucket."""
+    passed: list[str] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        passed.append(scope["client"][0])
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    limiter = http_security.ToolCallRateLimit(app, RateLimit(2, 60), max_body=10_000)
+
+    async def call(addr: str, session: str) -> int:
+        body = json.dumps(_call(1)).encode()
+        scope = {
+            "type": "http",
+            "method": "POST",
+            "path": "/mcp",
+            "client": (addr, 5000),
+            "headers": [(b"content-type", b"application/json"), (b"mcp-session-id", session.encode())],
+        }
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await limiter(scope, receive, send)
+        return int(sent[0]["status"])
+
+    assert [await call("10.0.0.1", f"s{i}") for i in range(4)] == [200, 200, 429, 429]
+    assert await call("10.0.0.2", "s0") == 200
+    assert passed == ["10.0.0.1", "10.0.0.1", "10.0.0.2"]
 
 
 # --- body size ------------------------------------------------------------------------------------------
