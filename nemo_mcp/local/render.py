@@ -277,10 +277,16 @@ async def run(
         assert proc.stdout is not None
         assert proc.stderr is not None
         err_task = asyncio.create_task(proc.stderr.read())
+
+        def report(encoded: float) -> None:
+            # Progress moves steadily, as a cloud render's does, so clients can predict completion: with
+            # the minimum-time knob the slower of the encode and the clock sets it.
+            clock = 1.0 if min_seconds <= 0 else (time.monotonic() - started) / min_seconds
+            job.progress = max(job.progress, min(99, 5 + int(94 * min(encoded, clock, 1.0))))
+
         async for line in proc.stdout:
             if m := _OUT_TIME.search(line.decode("ascii", "replace")):
-                done = int(m.group(1)) / 1_000_000 / max(seconds, 0.001)
-                job.progress = max(job.progress, min(95, 5 + int(90 * done)))
+                report(int(m.group(1)) / 1_000_000 / max(seconds, 0.001))
         code = await proc.wait()
         stderr = (await err_task).decode("utf-8", "replace")
         if code != 0 or not job.out.exists():
@@ -290,7 +296,7 @@ async def run(
             step = min(0.2, remaining)
             await asyncio.sleep(step)
             remaining -= step
-            job.progress = min(99, job.progress + 1)
+            report(1.0)
         job.duration, job.size = round(seconds, 3), job.out.stat().st_size
         job.status, job.progress = "completed", 100
     except asyncio.CancelledError:

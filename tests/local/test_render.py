@@ -106,6 +106,32 @@ async def test_flat_shape_and_progress(media: dict[str, Path], tmp_path: Path) -
         assert (out.width, out.height) == (320, 180)
 
 
+async def test_progress_tracks_the_minimum_render_time(media: dict[str, Path]) -> None:
+    """With `render_min_seconds`, progress rises with the clock (as a cloud render's does), not to 99% at
+    once: a client can predict completion from it."""
+    knobs = Knobs(render_min_seconds=2.0)
+    async with (
+        run_local_backend(knobs) as backend,
+        httpx.AsyncClient(base_url=backend.url, timeout=30) as client,
+    ):
+        headers, sid, draft = await _project(client, media["clip"])
+        rid = "render_steady"
+        await client.post(SUBMIT, headers=headers, json=_body(sid, draft, rid))
+        start_at = time.monotonic()
+        seen: list[tuple[float, int]] = []
+        with anyio.fail_after(30):
+            while True:
+                data = (await client.get(f"/api/render/proxy/lambda/{rid}", headers=headers)).json()["data"]
+                seen.append((time.monotonic() - start_at, data["progress"]))
+                if data["status"] == "completed":
+                    break
+                await asyncio.sleep(0.1)
+        midway = [p for t, p in seen if 0.8 <= t <= 1.2]
+        assert midway, seen
+        assert all(25 <= p <= 80 for p in midway), seen  # about half way at half time (5 + 94 * 0.5)
+        assert [p for _, p in seen] == sorted(p for _, p in seen)
+
+
 async def test_cancel_kills_the_render(local_backend: LocalBackend, media: dict[str, Path]) -> None:
     async with httpx.AsyncClient(base_url=local_backend.url, timeout=30) as client:
         headers, sid, draft = await _project(client, media["image"])
