@@ -194,6 +194,7 @@ def build_server(settings: ServerSettings | None = None) -> MCPServer[AppContext
         async with AsyncExitStack() as stack:
             base_url = settings.api_url
             backend_url: str | None = None
+            registry_dir = settings.config_dir
             if settings.backend == "local":
                 from nemo_mcp.local import Knobs, run_local_backend
 
@@ -207,10 +208,13 @@ def build_server(settings: ServerSettings | None = None) -> MCPServer[AppContext
                 backend = await stack.enter_async_context(run_local_backend(knobs, **kwargs))
                 base_url = backend_url = str(backend.url)
                 log.info("embedded NemoVideo backend at %s", backend_url)
+                # The embedded backend keeps its sessions in memory, so they end with this process: its
+                # project registry lives with the backend's data, and a restart never resumes a gone project.
+                registry_dir = backend.data_dir / "mcp-projects"
             config = build_api_config(settings, base_url)
             api = await stack.enter_async_context(NemoClient(config))
             tg = await stack.enter_async_context(anyio.create_task_group())
-            projects = ProjectStore(settings.config_dir, settings.server_key)
+            projects = ProjectStore(registry_dir, settings.server_key)
             service_ref: list[NemoService] = []
 
             def map_error(exc: BaseException) -> tuple[str, str]:

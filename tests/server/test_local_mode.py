@@ -36,3 +36,14 @@ async def test_links_point_at_the_embedded_backend_and_open(tmp_path: Path, clip
             register = credits.data["register_url"]  # 10 credits is low: the way to more is offered
             assert register.startswith("http://127.0.0.1:"), register
             assert (await http.get(register)).status_code == 200
+
+
+async def test_a_restart_in_local_mode_does_not_resume_a_gone_project(tmp_path: Path) -> None:
+    """The embedded backend's sessions die with the process: the next start must not point at them."""
+    settings = make_settings(tmp_path, "", backend="local")
+    async with Client(build_server(settings)) as client:
+        await Session(client).ok("new_project", {"title": "first run"})
+    async with Client(build_server(settings)) as client:
+        again = await Session(client).ok("get_timeline")
+        assert "No project yet" in again.text
+        assert not (tmp_path / "config" / "projects.json").exists()  # nothing written to the user's config
