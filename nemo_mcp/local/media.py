@@ -126,31 +126,29 @@ def parse_probe(stderr: str) -> Probe | None:
     return Probe(round(duration, 3), width, height, round(fps, 3), has_video, has_audio, vcodec, acodec)
 
 
-async def probe(path: Path) -> Probe | None:
-    proc = await asyncio.create_subprocess_exec(
+async def spawn_ffmpeg(*args: str, stdout: int = asyncio.subprocess.DEVNULL) -> asyncio.subprocess.Process:
+    """Start FFmpeg without blocking the loop: no banner, never reading stdin, overwriting outputs;
+    stderr is piped (it carries the probe facts and the failure reasons)."""
+    return await asyncio.create_subprocess_exec(
         ffmpeg_exe(),
         "-hide_banner",
         "-nostdin",
-        "-i",
-        str(path),
-        stdout=asyncio.subprocess.DEVNULL,
+        "-y",
+        *args,
+        stdout=stdout,
         stderr=asyncio.subprocess.PIPE,
     )
+
+
+async def probe(path: Path) -> Probe | None:
+    proc = await spawn_ffmpeg("-i", str(path))
     _, err = await proc.communicate()
     return parse_probe(err.decode("utf-8", "replace"))
 
 
 async def run_ffmpeg(args: list[str], limit: float = 300.0) -> tuple[int, str]:
     """Run FFmpeg without blocking the loop; returns (exit code, stderr tail)."""
-    proc = await asyncio.create_subprocess_exec(
-        ffmpeg_exe(),
-        "-hide_banner",
-        "-nostdin",
-        "-y",
-        *args,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    proc = await spawn_ffmpeg(*args)
     try:
         _, err = await asyncio.wait_for(proc.communicate(), limit)
     except (TimeoutError, asyncio.CancelledError):
@@ -165,10 +163,7 @@ _SCENE = re.compile(r"pts_time:([\d.]+)")
 
 async def scene_changes(path: Path, limit_seconds: float = 120.0) -> list[float]:
     """Scene cuts (seconds) via FFmpeg's scene score on a downscaled copy; cheap for short clips."""
-    proc = await asyncio.create_subprocess_exec(
-        ffmpeg_exe(),
-        "-hide_banner",
-        "-nostdin",
+    proc = await spawn_ffmpeg(
         "-t",
         str(limit_seconds),
         "-i",
@@ -179,8 +174,6 @@ async def scene_changes(path: Path, limit_seconds: float = 120.0) -> list[float]
         "-f",
         "null",
         "-",
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
     )
     try:
         _, err = await asyncio.wait_for(proc.communicate(), 30)

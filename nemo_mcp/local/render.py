@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from nemo_mcp.local import draft as drafts
-from nemo_mcp.local.media import Probe, ffmpeg_exe, filter_quote, font_file, probe
+from nemo_mcp.local.media import Probe, filter_quote, font_file, probe, spawn_ffmpeg
 
 log = logging.getLogger("nemo_mcp.local")
 
@@ -264,15 +264,7 @@ async def run(
         if fail:
             await asyncio.sleep(0.2)
             raise RenderError("render worker crashed (injected fault)")
-        proc = await asyncio.create_subprocess_exec(
-            ffmpeg_exe(),
-            "-hide_banner",
-            "-nostdin",
-            "-y",
-            *args,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        proc = await spawn_ffmpeg(*args, stdout=asyncio.subprocess.PIPE)
         job.proc = proc
         assert proc.stdout is not None
         assert proc.stderr is not None

@@ -22,48 +22,37 @@ import anyio
 DEMO_INSTRUCTION = "extract metadata, generate a summary, and export a trimmed clip"
 
 
-def _ffmpeg() -> str:
-    from nemo_mcp.local.media import ffmpeg_exe
-
-    return ffmpeg_exe()
-
-
 async def make_clip(path: Path, seconds: float = 10.0, size: str = "640x360") -> Path:
     """A test clip with a moving pattern, a counter and a tone (FFmpeg lavfi sources; no network)."""
-    args = [
-        _ffmpeg(),
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-y",
-        "-f",
-        "lavfi",
-        "-i",
-        f"testsrc2=size={size}:rate=30:duration={seconds}",
-        "-f",
-        "lavfi",
-        "-i",
-        f"sine=frequency=440:sample_rate=44100:duration={seconds}",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "veryfast",
-        "-pix_fmt",
-        "yuv420p",
-        "-c:a",
-        "aac",
-        "-shortest",
-        str(path),
-    ]
-    proc = await asyncio.create_subprocess_exec(
-        *args,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
+    from nemo_mcp.local.media import run_ffmpeg
+
+    code, err = await run_ffmpeg(
+        [
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=size={size}:rate=30:duration={seconds}",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency=440:sample_rate=44100:duration={seconds}",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+            str(path),
+        ],
+        limit=120,
     )
-    _, err = await asyncio.wait_for(proc.communicate(), 120)
-    if proc.returncode != 0 or not await anyio.Path(path).is_file():
-        raise RuntimeError("ffmpeg could not generate the demo clip: " + err.decode(errors="replace")[-300:])
+    if code != 0 or not await anyio.Path(path).is_file():
+        raise RuntimeError("ffmpeg could not generate the demo clip: " + err[-300:])
     return path
 
 
