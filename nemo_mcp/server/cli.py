@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nemo_mcp import __version__
 from nemo_mcp.server.http_security import (
@@ -27,6 +27,9 @@ from nemo_mcp.server.http_security import (
     parse_rate_limit,
     transport_security,
 )
+
+if TYPE_CHECKING:
+    from mcp.server import MCPServer
 
 log = logging.getLogger("nemo_mcp")
 
@@ -121,28 +124,8 @@ def http_options(args: argparse.Namespace, env: Mapping[str, str] | None = None)
     return opts
 
 
-def http_security(host: str, port: int, hosts: list[str], origins: list[str]) -> object:
-    """DNS-rebinding settings for a bind address and extra hosted names (see `transport_security`)."""
-    return transport_security(
-        HttpOptions(host=host, port=port, allowed_hosts=list(hosts), allowed_origins=list(origins))
-    )
-
-
-def build_http_app(
-    server: object,
-    host: str | HttpOptions,
-    port: int = 8000,
-    hosts: list[str] | None = None,
-    origins: list[str] | None = None,
-) -> Any:
+def build_http_app(server: MCPServer[Any], opts: HttpOptions) -> Any:
     """The Streamable HTTP app with DNS-rebinding protection, body limit, auth and rate limit."""
-    from mcp.server import MCPServer
-
-    assert isinstance(server, MCPServer)
-    if isinstance(host, HttpOptions):
-        opts = host
-    else:
-        opts = HttpOptions(host=host, port=port, allowed_hosts=hosts or [], allowed_origins=origins or [])
     app = server.streamable_http_app(
         streamable_http_path="/mcp",
         transport_security=transport_security(opts),

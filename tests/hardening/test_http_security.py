@@ -9,24 +9,20 @@ from __future__ import annotations
 
 import hmac
 import json
-import socket
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx
 import pytest
-import uvicorn
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
 from nemo_mcp.local import LocalBackend
 from nemo_mcp.server import http_security
-from nemo_mcp.server.app import build_server
-from nemo_mcp.server.cli import build_http_app, build_parser, http_options, main
+from nemo_mcp.server.cli import build_parser, http_options, main
 from nemo_mcp.server.http_security import (
     HttpConfigError,
     HttpOptions,
@@ -34,7 +30,7 @@ from nemo_mcp.server.http_security import (
     TokenBuckets,
     parse_rate_limit,
 )
-from tests.server.conftest import make_settings
+from tests.server.conftest import make_settings, serve_http
 
 pytestmark = pytest.mark.anyio
 
@@ -47,31 +43,10 @@ def _call(i: int, name: str = "list_projects") -> dict[str, Any]:
     return {"jsonrpc": "2.0", "id": i, "method": "tools/call", "params": {"name": name, "arguments": {}}}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def serve(tmp_path: Path, local_backend: LocalBackend) -> Callable[..., Any]:
-    @asynccontextmanager
-    async def run(**kw: Any) -> AsyncIterator[str]:
-        port = _free_port()
-        opts = HttpOptions(host="127.0.0.1", port=port, **kw)
-        opts.validate()
-        app = build_http_app(build_server(make_settings(tmp_path, local_backend.url)), opts)
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-        uv = uvicorn.Server(config)
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(uv.serve)
-            with anyio.fail_after(10):
-                while not uv.started:
-                    await anyio.sleep(0.02)
-            try:
-                yield f"http://127.0.0.1:{port}"
-            finally:
-                uv.should_exit = True
+    def run(**kw: Any) -> Any:
+        return serve_http(make_settings(tmp_path, local_backend.url), **kw)
 
     return run
 

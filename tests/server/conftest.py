@@ -4,17 +4,23 @@ in-memory `mcp.Client` connected to it."""
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
+import uvicorn
 from mcp import Client
 from mcp.types import CallToolResult
 
 from nemo_mcp.local import LocalBackend
 from nemo_mcp.server.app import build_server
+from nemo_mcp.server.cli import build_http_app
+from nemo_mcp.server.http_security import HttpOptions
 from nemo_mcp.server.settings import ServerSettings
 from tests.media import make_video
 
@@ -43,6 +49,33 @@ def make_settings(tmp_path: Path, api_url: str, **kw: Any) -> ServerSettings:
     }
     values.update(kw)
     return ServerSettings(**values)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@asynccontextmanager
+async def serve_http(settings: ServerSettings, **options: Any) -> AsyncIterator[str]:
+    """The Streamable HTTP app (as `nemo-mcp --transport http` builds it) on a real uvicorn loopback port;
+    yields the base URL."""
+    opts = HttpOptions(host="127.0.0.1", port=free_port(), **options)
+    opts.validate()
+    app = build_http_app(build_server(settings), opts)
+    uv = uvicorn.Server(
+        uvicorn.Config(app, host=opts.host, port=opts.port, log_level="warning", lifespan="on")
+    )
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(uv.serve)
+        with anyio.fail_after(10):
+            while not uv.started:
+                await anyio.sleep(0.02)
+        try:
+            yield f"http://127.0.0.1:{opts.port}"
+        finally:
+            uv.should_exit = True
 
 
 @dataclass

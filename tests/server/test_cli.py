@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from nemo_mcp.server.cli import build_parser, http_security
+from nemo_mcp.server.cli import build_parser
+from nemo_mcp.server.http_security import HttpOptions, transport_security
 from nemo_mcp.server.settings import ServerSettings
 
 
@@ -23,7 +24,7 @@ def test_http_options() -> None:
         ["--transport", "http", "--port", "9001", "--backend", "local", "--allowed-host", "mcp.example.com"]
     )
     assert (args.transport, args.port, args.backend) == ("http", 9001, "local")
-    sec = http_security("127.0.0.1", 9001, args.allowed_host, [])
+    sec = transport_security(HttpOptions(host="127.0.0.1", port=9001, allowed_hosts=args.allowed_host))
     assert sec.enable_dns_rebinding_protection
     assert "127.0.0.1:9001" in sec.allowed_hosts
     assert "mcp.example.com" in sec.allowed_hosts

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -11,13 +10,10 @@ from pathlib import Path
 import anyio
 import httpx
 import pytest
-import uvicorn
 from mcp import Client, StdioServerParameters
 
 from nemo_mcp.local import LocalBackend
-from nemo_mcp.server.app import build_server
-from nemo_mcp.server.cli import build_http_app
-from tests.server.conftest import make_settings
+from tests.server.conftest import make_settings, serve_http
 
 pytestmark = pytest.mark.anyio
 
@@ -51,26 +47,10 @@ async def test_stdio_console_script_with_local_backend(tmp_path: Path) -> None:
             assert "No project yet" in _text(timeline)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 async def http_url(tmp_path: Path, local_backend: LocalBackend) -> AsyncIterator[str]:
-    port = _free_port()
-    server = build_server(make_settings(tmp_path, local_backend.url))
-    app = build_http_app(server, "127.0.0.1", port, [], [])
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")  # type: ignore[arg-type]
-    uv = uvicorn.Server(config)
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(uv.serve)
-        with anyio.fail_after(10):
-            while not uv.started:
-                await anyio.sleep(0.02)
-        yield f"http://127.0.0.1:{port}"
-        uv.should_exit = True
+    async with serve_http(make_settings(tmp_path, local_backend.url)) as url:
+        yield url
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
