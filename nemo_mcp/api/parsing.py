@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
-from nemo_mcp.api._values import finite_float
+from nemo_mcp.api._values import finite_float, json_in_string
 from nemo_mcp.api.errors import MalformedResponseError
 from nemo_mcp.api.models import Credits, ProjectState, RenderStatus, Session, UploadedFile
 from nemo_mcp.api.models import RenderStatusName as _StatusName
@@ -205,19 +204,9 @@ def parse_state(data: Any, session_id: str) -> ProjectState:
     """``GET /api/state/...`` payload: ``{session_id, task_id, task_name, state}`` or the state itself."""
     if not isinstance(data, Mapping):
         raise MalformedResponseError("NemoVideo returned an unreadable project state. Try again.")
-    state_raw = data.get("state")
-    if isinstance(state_raw, str):
-        try:
-            state_raw = json.loads(state_raw)
-        except (ValueError, RecursionError):
-            state_raw = None
+    state_raw = json_in_string(data.get("state"))
     state: Mapping[str, Any] = state_raw if isinstance(state_raw, Mapping) else data
-    draft_raw = state.get("draft")
-    if isinstance(draft_raw, str):
-        try:
-            draft_raw = json.loads(draft_raw)
-        except (ValueError, RecursionError):
-            draft_raw = None
+    draft_raw = json_in_string(state.get("draft"))
     draft: dict[str, Any] = dict(draft_raw) if isinstance(draft_raw, Mapping) else {}
     infos = state.get("video_infos")
     canvas = state.get("canvas_config")

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from nemo_mcp.api._values import finite_float
+from nemo_mcp.api._values import finite_float, json_in_string
 
 __all__ = [
     "Change",
@@ -282,10 +282,7 @@ class Timeline(BaseModel):
     @classmethod
     def _from_draft(cls, draft: Any) -> Timeline:
         if isinstance(draft, (str, bytes)) and len(draft) < 50_000_000:
-            try:
-                draft = json.loads(draft)
-            except (ValueError, RecursionError):
-                return cls()
+            draft = json_in_string(draft)
         if not isinstance(draft, Mapping):
             return cls()
         tracks_raw = draft.get("t")
