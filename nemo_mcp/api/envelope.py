@@ -1,6 +1,6 @@
 """Envelope-agnostic response parsing and the mapping of backend errors to typed errors.
 
-Accepted envelopes (nemo-api.md §1.3, §7.3, §8): ``{"code", "data", "message"}``,
+Accepted envelopes (docs/nemo-api.md §1.3, §7.3, §8): ``{"code", "data", "message"}``,
 ``{"success", "data", "error"}``, FastAPI ``{"detail": ...}``, bare objects. Business codes may
 arrive with HTTP 200 or with an error status.
 """

@@ -362,7 +362,7 @@ class RenderFailedError(NemoError):
 
 
 class NotExportableError(NemoError):
-    """The draft has no track with segments (skill §3.5a): nothing to render yet."""
+    """The draft has no track with segments (docs/nemo-api.md §8 C21): nothing to render yet."""
 
     tag = "not_exportable"
     default_message = "The timeline is empty, so there is nothing to export yet. Generate or add media first."

@@ -110,7 +110,7 @@ RenderStatusName = Literal["pending", "processing", "completed", "failed", "canc
 
 
 class RenderStatus(BaseModel):
-    """One poll of ``GET /api/render/proxy/lambda/<id>``, either documented shape (nemo-api.md §8 C1)."""
+    """One poll of ``GET /api/render/proxy/lambda/<id>``, either documented shape (docs/nemo-api.md §8 C1)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -210,7 +210,7 @@ class TurnEnded(StreamEvent):
 
     - ``closed``: the backend closed the stream normally after at least one non-heartbeat event.
     - ``interrupted``: the stream dropped (or closed before any event, or hit the overall budget).
-      The message was NOT re-sent; the caller must check the state (nemo-api.md §2.6).
+      The message was NOT re-sent; the caller must check the state (docs/nemo-api.md §2.6).
     - ``error``: the request was refused before streaming (``error`` says why: session lost, no
       credits, auth, ...) or the stream reported an error event and ended.
     - ``idle_timeout``: only heartbeats (or nothing) for ``sse_idle_timeout`` seconds; the watchdog

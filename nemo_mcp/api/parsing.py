@@ -158,7 +158,7 @@ def _url_of(scope: Mapping[str, Any]) -> str | None:
 
 
 def parse_render_status(doc: Any, render_id: str) -> RenderStatus:
-    """Both documented poll shapes (nemo-api.md §8 C1). The envelope may or may not be unwrapped already."""
+    """Both documented poll shapes (docs/nemo-api.md §8 C1), with or without the envelope unwrapped."""
     if not isinstance(doc, Mapping):
         raise MalformedResponseError(
             "The render service returned an unreadable status. Trying again may help."

@@ -1,4 +1,4 @@
-"""Incremental, tolerant parser of the ``/run_sse`` stream (nemo-api.md §2.3, §2.7).
+"""Incremental, tolerant parser of the ``/run_sse`` stream (docs/nemo-api.md §2.3, §2.7).
 
 Two layers, both pure (bytes in, events out; no I/O), so they can be property-tested and benchmarked:
 
@@ -457,7 +457,8 @@ class TurnParser:
             self._tool_result(name, result, _str(doc.get("id")), out)
             return True
         if typ in ("done", "end", "turn_complete", "complete"):
-            self._heartbeat("noise", out)  # SSE has no done signal; a close ends the turn (nemo-api.md C5)
+            # SSE has no done signal; a close ends the turn (docs/nemo-api.md §8 C5)
+            self._heartbeat("noise", out)
             return True
         return False
 

@@ -1,7 +1,7 @@
 """Upload preflight (before any byte leaves the machine) and a constant-memory streamed multipart body.
 
 The body is an async generator reading 1 MiB chunks with ``anyio.open_file``; ``Content-Length`` is
-computed up front (so no chunked transfer), the boundary comes from ``uuid4``. See mcp-python-2026.md §6.2.
+computed up front (so httpx sends no chunked transfer), the boundary comes from ``uuid4``.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 It emits neutral events (`text`, `call`, `result`); `sse.py` encodes them as ADK or typed SSE. Replies use
 GUI-speak like the real backend ("Preview it in the timeline", "click the Export button"); the MCP layer
-translates that. Tool names follow nemo-api.md §2.2: `edit_multitrack`, `understand_video`,
+translates that. Tool names follow docs/nemo-api.md §2.2: `edit_multitrack`, `understand_video`,
 `generate_video_with_seedance`.
 """
 
@@ -113,7 +113,7 @@ async def run_turn(ctx: TurnContext, turn_plan: Plan) -> None:
             parts.append("There's nothing to export yet: upload or generate a video first.")
     elif ctx.applied:
         parts.append("Click the Export button when you're ready to download it.")
-    # Silent turns (nemo-api.md §2.4) skip the closing text of pure edit turns only.
+    # Silent turns (docs/nemo-api.md §2.4) skip the closing text of pure edit turns only.
     if parts and not (ctx.silent and ctx.applied and not any(op.kind in INFO_KINDS for op in ops)):
         await _text(ctx, " ".join(parts))
 

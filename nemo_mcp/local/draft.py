@@ -1,8 +1,8 @@
 """The draft (timeline) the local backend keeps per session, and the edits the local agent applies to it.
 
-Documented keys (nemo-api.md §3.2): `t` tracks, `tt` track type (0 video, 1 audio/BGM, 7 text), `sg` segments,
-`d` duration in ms, `m` metadata (`title`, `width`, `height`, `fps`). Everything inside a segment is OURS
-(invented, matching docs/architecture.md); this docstring is the one place that defines it:
+Documented keys (docs/nemo-api.md §3.2): `t` tracks, `tt` track type (0 video, 1 audio/BGM, 7 text),
+`sg` segments, `d` duration in ms, `m` metadata (`title`, `width`, `height`, `fps`). Everything inside a
+segment is OURS (invented, matching docs/architecture.md); this docstring is the one place that defines it:
 
     {"id": "seg_<hex>",   unique segment id
      "s": 0,              start on the timeline, ms

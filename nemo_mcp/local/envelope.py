@@ -1,4 +1,4 @@
-"""Response envelopes and business errors (nemo-api.md §1.3, §1.13, §9.2).
+"""Response envelopes and business errors (docs/nemo-api.md §1.3, §1.13, §9.2).
 
 REST success: `{"code": 0, "data": ...}`; error: `{"code": N, "message": "...", "data": null}`.
 Render proxy success: `{"success": true, "data": ...}`; its errors carry both forms (plus `success: false`

@@ -24,7 +24,7 @@ admin routes or the invented web pages (`/workspace/claim`, `/register`).
   HTTP 200 only) send a correct Content-Length but only about half of the body, then the connection
   breaks, like a connection reset mid-transfer.
 - `plan_required`: the next N render submissions that pass validation answer HTTP 402 "Free plan
-  export blocked", even with the `X-Skill-*` attribution headers (nemo-api.md §1.13).
+  export blocked", even with the `X-Skill-*` attribution headers (docs/nemo-api.md §1.13).
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ class Knobs:
     seed: int = 0
     # SSE realism
     sse_format: str = "adk"  # adk: Google-ADK Event JSON; typed: {"type":"text","content":...}
-    silent_fraction: float = 0.3  # share of edit turns that emit only tool events (nemo-api.md §2.4)
+    silent_fraction: float = 0.3  # share of edit turns that emit only tool events (docs/nemo-api.md §2.4)
     heartbeat_style: str = "comment"  # comment | typed | empty | none
     heartbeat_interval: float = 5.0  # seconds of stream silence before a heartbeat
     trailing_temporary_issue: bool = False  # append "I encountered a temporary issue..." after the reply

@@ -1,4 +1,4 @@
-"""Render proxy routes (nemo-api.md §4): submit, poll (wrapped or flat shape), cancel, download."""
+"""Render proxy routes (docs/nemo-api.md §4): submit, poll (wrapped or flat shape), cancel, download."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""REST routes of backend A (nemo-api.md §1, §9.1), the static `/cdn/` route, the `/_local/` admin routes,
-and (web.py) the invented `/workspace/claim` and `/register` pages."""
+"""REST routes of backend A (docs/nemo-api.md §1, §9.1), the static `/cdn/` route, the `/_local/` admin
+routes, and (web.py) the invented `/workspace/claim` and `/register` pages."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Encode the agent's neutral events as `/run_sse` frames (nemo-api.md §2).
+"""Encode the agent's neutral events as `/run_sse` frames (docs/nemo-api.md §2).
 
 ADK (default): Google-ADK `Event` JSON as `model_dump_json(exclude_none=True, by_alias=True)` would write it:
 camelCase keys, None omitted, `timestamp` in float seconds, text / functionCall / functionResponse parts,

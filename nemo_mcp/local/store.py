@@ -70,7 +70,7 @@ class Session:
 
 @dataclass
 class Claim:
-    """A browser-link token (nemo-api.md §1.6): reusable until it expires; no API access."""
+    """A browser-link token (docs/nemo-api.md §1.6): reusable until it expires; no API access."""
 
     session_id: str
     expires_at: float
@@ -124,7 +124,8 @@ class Store:
                 429, f"Rate limit: {ip_cap} anonymous tokens per IP per 7 days", {"Retry-After": "30"}
             )
         self.ip_issued[ip] = [*recent, now]
-        # An expired client gets a fresh token for the same anonymous user (skill §1: re-request, same id).
+        # An expired client gets a fresh token for the same anonymous user
+        # (docs/nemo-api.md §1.4: re-request with the same id).
         user = previous.user if previous else User(f"anon_{rand(12).lower()}", client_id, credits)
         self.users[user.user_id] = user
         value = "nmv_usr_" + secrets.token_urlsafe(30)[:40]

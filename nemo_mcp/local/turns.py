@@ -2,7 +2,7 @@
 
 The turn runs as its own task and feeds a queue, so a dropped connection (client-side or the
 `drop_stream_after` fault) does not stop the edit: like the real backend, the state still changes and the
-client recovers by polling state (nemo-api.md §2.6); `truncate_sse` breaks it the same way after half a
+client recovers by polling state (docs/nemo-api.md §2.6); `truncate_sse` breaks it the same way after half a
 frame. Credits are frozen while it runs and debited at the end.
 """
 

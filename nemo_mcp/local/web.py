@@ -1,6 +1,6 @@
 """Invented stand-ins for NemoVideo's website, so the links handed out in local mode open something useful.
 
-Neither page is part of the NemoVideo API; the real ones live on nemovideo.com (nemo-api.md §1.6, §1.13).
+Neither page is part of the NemoVideo API; the real ones live on nemovideo.com (docs/nemo-api.md §1.6, §1.13).
 In local mode the MCP server sets `NEMO_WEB_URL` to this backend's base URL, so:
 
 - `GET /workspace/claim?ct=<claim token>` shows the project the token was issued for (task, session,
@@ -188,7 +188,7 @@ def project_page(request: Request, session: Session) -> HTMLResponse:
 
 
 async def claim(request: Request) -> Response:
-    """Invented: the local stand-in for `$WEB/workspace/claim?ct=<claim token>` (nemo-api.md §1.6)."""
+    """Invented: the local stand-in for `$WEB/workspace/claim?ct=<claim token>` (docs/nemo-api.md §1.6)."""
     session = backend_of(request).store.claimed_session(request.query_params.get("ct", ""))
     if session is None:
         body = (
@@ -201,7 +201,7 @@ async def claim(request: Request) -> Response:
 
 
 async def register(request: Request) -> Response:
-    """Invented: the local stand-in for `$WEB/register?bind=<anon id>` (nemo-api.md §1.13, code 2001)."""
+    """Invented: the local stand-in for `$WEB/register?bind=<anon id>` (docs/nemo-api.md §1.13, code 2001)."""
     b = backend_of(request)
     bind = request.query_params.get("bind", "")
     user = b.store.users.get(bind)

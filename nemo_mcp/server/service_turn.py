@@ -111,7 +111,8 @@ class TurnMixin(ServiceCore):
 
         notes: list[str] = []
         # ADK has no done event, so a dropped connection can look like a clean close. A close while a tool
-        # call still waits for its result, with no text after it, is treated as a drop (skill §3.6).
+        # call still waits for its result, with no text after it, is treated as a drop
+        # (docs/nemo-api.md §2.6).
         dangling = end.reason == "closed" and bool(pending) and not end.texts
         if end.reason in ("interrupted", "idle_timeout") or dangling:
             after, recovered = await self._recover(

@@ -13,8 +13,8 @@ from nemo_mcp.server.jobs import DEFAULT_WAIT_SECONDS, HEARTBEAT_SECONDS
 from nemo_mcp.server.paths import MAX_UPLOAD_BYTES, download_root_from_env, media_dirs_from_env
 from nemo_mcp.server.projects import default_config_dir
 
-# Disconnect recovery (skill §3.6: 30 s, then 60 s, ... 5 unchanged checks). We check faster at first,
-# and stop after the same ~5 minutes.
+# Disconnect recovery (docs/nemo-api.md §2.6: 30 s, then 60 s, ... 5 unchanged checks). We check faster
+# at first, and stop after the same ~5 minutes.
 DEFAULT_RECOVERY_INTERVALS: tuple[float, ...] = (5.0, 10.0, 15.0, 30.0, 60.0, 60.0, 60.0, 60.0)
 
 

@@ -1,4 +1,4 @@
-"""GUI-speak translation (skill §4 "Backend Response Translation").
+"""GUI-speak translation (docs/skill.md "Backend Response Translation").
 
 The backend agent assumes a GUI exists. There is none here, so its GUI instructions are turned into what
 this server does instead:
@@ -12,7 +12,7 @@ this server does instead:
 | "Export button" / "导出"        | the export workflow (`export_video`)    | `EXPORT`        |
 
 Content descriptions are kept and only the GUI clauses are stripped. A trailing "I encountered a temporary
-issue" after a normal reply is backend noise and is dropped (skill §3.1).
+issue" after a normal reply is backend noise and is dropped (docs/nemo-api.md §1.13).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ the differential tests in test_sse_parser.py: the optimised parser must produce 
 # ruff: noqa
 # mypy: ignore-errors
 
-"""Incremental, tolerant parser of the ``/run_sse`` stream (nemo-api.md §2.3, §2.7).
+"""Incremental, tolerant parser of the ``/run_sse`` stream (docs/nemo-api.md §2.3, §2.7).
 
 Two layers, both pure (bytes in, events out; no I/O), so they can be property-tested and benchmarked:
 
@@ -391,7 +391,8 @@ class TurnParser:
             )
             return True
         if typ in ("done", "end", "turn_complete", "complete"):
-            self._heartbeat("noise", out)  # SSE has no done signal; a close ends the turn (nemo-api.md C5)
+            # SSE has no done signal; a close ends the turn (docs/nemo-api.md §8 C5)
+            self._heartbeat("noise", out)
             return True
         return False
 

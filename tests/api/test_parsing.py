@@ -1,4 +1,4 @@
-"""Tolerant payload decoders: render status shapes (nemo-api.md §8 C1), credits, uploads."""
+"""Tolerant payload decoders: render status shapes (docs/nemo-api.md §8 C1), credits, uploads."""
 
 from __future__ import annotations
 

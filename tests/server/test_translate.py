@@ -1,4 +1,5 @@
-"""Every row of the GUI-translation table (skill §4), English and Chinese."""
+"""Every row of the GUI-translation table (docs/skill.md "Backend Response Translation"), in English
+and Chinese."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ base client); each part is a mixin on :class:`~nemo_mcp.api.client._auth.Authent
 ``_downloads``    ``download_render``
 ================  =====================================================================================
 
-Resilience rules (nemo-api.md §1, §4, §5, §7.3, §8):
+Resilience rules (docs/nemo-api.md §1, §4, §5, §7.3, §8):
 
 - One ``httpx.AsyncClient`` per ``NemoClient``, created on its first request (``NemoClient()`` itself builds
   no SSL context), closed by ``async with`` / :meth:`NemoClient.aclose`.
