@@ -14,6 +14,7 @@ from nemo_mcp.api.client import NemoClient, ProgressCallback
 from nemo_mcp.api.config import ApiConfig, Attribution
 from nemo_mcp.api.errors import (
     AuthError,
+    BackendError,
     BackendUnreachableError,
     BadRequestError,
     ConfigError,
@@ -33,6 +34,7 @@ from nemo_mcp.api.errors import (
     ServerError,
     SessionLostError,
     StreamInterruptedError,
+    TransientError,
     UnsupportedFileError,
 )
 from nemo_mcp.api.models import (
@@ -57,6 +59,7 @@ __all__ = [
     "ApiConfig",
     "Attribution",
     "AuthError",
+    "BackendError",
     "BackendUnreachableError",
     "BadRequestError",
     "Change",
@@ -93,6 +96,7 @@ __all__ = [
     "ToolCallEvent",
     "ToolResultEvent",
     "Track",
+    "TransientError",
     "TurnEnded",
     "TurnEvent",
     "UnsupportedFileError",

@@ -17,11 +17,13 @@ from typing import Any, Literal
 from nemo_mcp.api.errors import (
     ACCEPTED_EXTENSIONS,
     AuthError,
+    BackendError,
     BadRequestError,
     FileTooLargeError,
     MalformedResponseError,
     MissingClientIdError,
     NemoError,
+    NemoTimeoutError,
     NoCreditsError,
     NotFoundError,
     PlanRequiredError,
@@ -166,8 +168,6 @@ def error_for(
     if status == 400 and endpoint == "token":
         return MissingClientIdError(**kw)
     if status == 408:
-        from nemo_mcp.api.errors import NemoTimeoutError
-
         return NemoTimeoutError(**kw)
     if 400 <= status < 500:
         msg = "NemoVideo rejected the request as invalid"
@@ -178,7 +178,7 @@ def error_for(
     # a nonzero business code we do not know, delivered with a 2xx/3xx status
     msg = "The NemoVideo backend reported an error"
     msg += f": {detail}." if detail else f" (code {code})." if code is not None else "."
-    return ServerError(msg, **kw)
+    return BackendError(msg, **kw)
 
 
 def parse_envelope(

@@ -12,6 +12,8 @@ Tags: ``auth``, ``session_lost``, ``no_credits``, ``unsupported_file``, ``file_t
 ``file_not_found``, ``missing_client_id``, ``plan_required``, ``rate_limited``, ``bad_request``,
 ``not_found``, ``server_error``, ``backend_unreachable``, ``timeout``, ``bad_response``, ``render_failed``,
 ``not_exportable``, ``download_failed``, ``stream_interrupted``, ``agent_error``, ``config``.
+
+The failures worth retrying (unreachable, timeout, HTTP 5xx, 429) share the base :class:`TransientError`.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any, ClassVar, Self
 __all__ = [
     "AgentError",
     "AuthError",
+    "BackendError",
     "BackendUnreachableError",
     "BadRequestError",
     "ConfigError",
@@ -41,6 +44,7 @@ __all__ = [
     "ServerError",
     "SessionLostError",
     "StreamInterruptedError",
+    "TransientError",
     "UnsupportedFileError",
     "format_duration",
     "redact",
@@ -298,7 +302,14 @@ class PlanRequiredError(NemoError):
     )
 
 
-class RateLimitedError(NemoError):
+class TransientError(NemoError):
+    """Base of the failures worth retrying: the backend was unreachable, slow, overloaded or rate-limiting, so
+    the same request may succeed later (like httpx's ``TransportError``). The client retries idempotent calls
+    on these by itself; anything else that fails the same way again if repeated is not a ``TransientError``.
+    """
+
+
+class RateLimitedError(TransientError):
     """HTTP 429."""
 
     tag = "rate_limited"
@@ -319,14 +330,22 @@ class NotFoundError(NemoError):
     default_message = "NemoVideo does not know this item (it may have expired)."
 
 
-class ServerError(NemoError):
-    """HTTP 5xx, or an unknown nonzero business code."""
+class ServerError(TransientError):
+    """HTTP 5xx (or a 5xx code inside the body)."""
 
     tag = "server_error"
     default_message = "The NemoVideo backend had an internal error. Try again in a moment."
 
 
-class BackendUnreachableError(NemoError):
+class BackendError(NemoError):
+    """A nonzero business code this client does not know (or ``success: false``) answered with a 2xx status:
+    the backend refused the call for a reason it did not classify, so repeating it is not expected to help."""
+
+    tag = "server_error"
+    default_message = "The NemoVideo backend reported an error. Try again later."
+
+
+class BackendUnreachableError(TransientError):
     """Connection refused / reset / DNS failure / dropped before a response."""
 
     tag = "backend_unreachable"
@@ -336,7 +355,7 @@ class BackendUnreachableError(NemoError):
     )
 
 
-class NemoTimeoutError(NemoError):
+class NemoTimeoutError(TransientError):
     """A request or a wait exceeded its time budget."""
 
     tag = "timeout"

@@ -14,6 +14,7 @@ import respx
 from nemo_mcp.api import (
     ApiConfig,
     AuthError,
+    BackendError,
     BackendUnreachableError,
     DownloadError,
     MalformedResponseError,
@@ -151,9 +152,30 @@ async def test_unknown_business_code_with_200_is_not_retried(
     route = mock.get("/api/credits/balance/simple").mock(
         return_value=httpx.Response(200, json={"code": 7777, "message": "?"})
     )
-    with pytest.raises(ServerError):
+    with pytest.raises(BackendError):
         await api.get_credits()
     assert route.call_count == 1
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        httpx.Response(408),
+        httpx.Response(429, headers={"Retry-After": "0"}),
+        httpx.Response(504, text="gateway timeout"),
+        httpx.Response(200, json={"code": 503, "message": "busy"}),
+        httpx.ConnectError("refused"),
+        httpx.ReadTimeout("slow"),
+    ],
+)
+async def test_every_transient_failure_is_retried_on_idempotent_calls(
+    mock: respx.MockRouter, client: tuple[NemoClient, Sleeps], failure: httpx.Response | Exception
+) -> None:
+    api, sleeps = client
+    route = mock.get("/api/credits/balance/simple").mock(side_effect=[failure, credits()])
+    assert (await api.get_credits()).available == 5
+    assert route.call_count == 2
+    assert len(sleeps.delays) == 1
 
 
 async def test_html_instead_of_json(mock: respx.MockRouter, client: tuple[NemoClient, Sleeps]) -> None:

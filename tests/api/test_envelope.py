@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 
 from nemo_mcp.api import (
     AuthError,
+    BackendError,
+    BackendUnreachableError,
     BadRequestError,
     FileTooLargeError,
     MalformedResponseError,
@@ -23,6 +25,7 @@ from nemo_mcp.api import (
     RateLimitedError,
     ServerError,
     SessionLostError,
+    TransientError,
     UnsupportedFileError,
 )
 from nemo_mcp.api.envelope import parse_envelope, parse_retry_after
@@ -97,15 +100,51 @@ def test_business_codes_with_any_status(status: int, code: int, cls: type[NemoEr
         (500, {"code": 500, "message": "oops"}, ServerError),
         (503, None, ServerError),
         (408, None, NemoTimeoutError),
-        (200, {"success": False, "error": "render proxy refused"}, ServerError),
+        (200, {"success": False, "error": "render proxy refused"}, BackendError),
         (400, {"success": False, "error": "bad draft", "code": 400}, BadRequestError),
-        (200, {"code": 9999, "message": "weird"}, ServerError),
+        (200, {"code": 9999, "message": "weird"}, BackendError),
     ],
 )
 def test_http_status_errors(status: int, doc: Any, cls: type[NemoError]) -> None:
     raw = body(doc) if doc is not None else b"<html>Bad gateway</html>"
     with pytest.raises(cls):
         parse_envelope(status, raw)
+
+
+@pytest.mark.parametrize(
+    ("status", "doc", "transient"),
+    [
+        (500, None, True),
+        (502, None, True),
+        (503, {"code": 503, "message": "busy"}, True),
+        (504, None, True),
+        (200, {"code": 500, "message": "oops"}, True),  # a 5xx code in the body counts like the status
+        (408, None, True),
+        (429, {"code": 429, "message": "slow down"}, True),
+        (200, {"code": 9999, "message": "weird"}, False),
+        (200, {"success": False, "error": "refused"}, False),
+        (400, {"code": 400, "message": "bad"}, False),
+        (401, {"code": 1001, "message": "expired"}, False),
+        (402, None, False),
+        (404, {"detail": "Render not found"}, False),
+        (200, {"code": 2001, "message": "no credits"}, False),
+        (200, {"code": 4001, "message": "unsupported"}, False),
+    ],
+)
+def test_only_failures_worth_retrying_are_transient(status: int, doc: Any, transient: bool) -> None:
+    err = _outcome(lambda: parse_envelope(status, body(doc) if doc is not None else b"<html>oops</html>"))
+    assert err is not None
+    assert isinstance(err, TransientError) is transient
+
+
+def test_transient_family() -> None:
+    for cls in (BackendUnreachableError, NemoTimeoutError, ServerError, RateLimitedError):
+        assert issubclass(cls, TransientError)
+    # an unknown business code keeps the server_error tag but is not worth repeating
+    unknown = _outcome(lambda: parse_envelope(200, body({"code": 9999, "message": "weird"})))
+    assert isinstance(unknown, BackendError)
+    assert unknown.tag == "server_error"
+    assert not isinstance(unknown, ServerError)
 
 
 def test_402_is_plan_not_credits() -> None:

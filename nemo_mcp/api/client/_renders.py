@@ -11,7 +11,7 @@ from nemo_mcp.api.client._auth import Authenticated
 from nemo_mcp.api.client._transport import notify, path_segment
 from nemo_mcp.api.errors import (
     AuthError,
-    BackendUnreachableError,
+    BackendError,
     MalformedResponseError,
     NemoError,
     NemoTimeoutError,
@@ -19,10 +19,9 @@ from nemo_mcp.api.errors import (
     NotExportableError,
     NotFoundError,
     PlanRequiredError,
-    RateLimitedError,
     RenderFailedError,
-    ServerError,
     SessionLostError,
+    TransientError,
     format_duration,
     short_reason,
 )
@@ -34,15 +33,9 @@ __all__ = ["RendersMixin", "next_poll_delay"]
 
 log = logging.getLogger("nemo_mcp.api")
 
-#: poll errors tolerated on the same render id (up to ``render_poll_error_budget`` in a row)
-_TRANSIENT_POLL_ERRORS = (
-    BackendUnreachableError,
-    NemoTimeoutError,
-    ServerError,
-    RateLimitedError,
-    MalformedResponseError,
-    NotFoundError,
-)
+#: poll errors tolerated on the same render id (up to ``render_poll_error_budget`` in a row, docs/nemo-api.md
+#: §4): the transient ones, and answers that a later poll of the same id may not repeat
+_TOLERATED_POLL_ERRORS = (TransientError, BackendError, MalformedResponseError, NotFoundError)
 
 
 class RendersMixin(Authenticated):
@@ -131,7 +124,7 @@ class RendersMixin(Authenticated):
             try:
                 status = await self.get_render(render_id)
                 errors = 0
-            except _TRANSIENT_POLL_ERRORS as exc:
+            except _TOLERATED_POLL_ERRORS as exc:
                 errors += 1
                 if errors > cfg.render_poll_error_budget:
                     raise

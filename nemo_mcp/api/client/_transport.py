@@ -37,6 +37,7 @@ from nemo_mcp.api.errors import (
     NemoTimeoutError,
     RateLimitedError,
     ServerError,
+    TransientError,
 )
 
 __all__ = [
@@ -224,15 +225,10 @@ class Transport:
 
     def _retry_delay(self, err: NemoError, attempt: int, retry_rate_limit: bool) -> float | None:
         cfg = self.config
-        if attempt >= cfg.max_retries:
+        if attempt >= cfg.max_retries or not isinstance(err, TransientError):
             return None
-        if isinstance(err, RateLimitedError):
-            if not retry_rate_limit:
-                return None
-        elif not isinstance(err, (BackendUnreachableError, NemoTimeoutError, ServerError)):
-            return None
-        if isinstance(err, ServerError) and err.status is not None and err.status < 500:
-            return None  # an unknown business code delivered with HTTP 200: not transient
+        if isinstance(err, RateLimitedError) and not retry_rate_limit:
+            return None  # the caller handles 429 itself (the anonymous-token call)
         if err.retry_after is not None:
             return err.retry_after if err.retry_after <= cfg.retry_after_cap else None
         backoff = min(cfg.retry_base_delay * (2.0**attempt), cfg.retry_max_delay)
