@@ -15,7 +15,6 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 from nemo_mcp.api.errors import (
-    ACCEPTED_EXTENSIONS,
     AuthError,
     BackendError,
     BadRequestError,
@@ -33,6 +32,7 @@ from nemo_mcp.api.errors import (
     UnsupportedFileError,
     clean_backend_message,
 )
+from nemo_mcp.api.media import unsupported_type_message
 
 __all__ = ["Endpoint", "error_for", "parse_envelope", "parse_json_body", "parse_retry_after"]
 
@@ -126,7 +126,7 @@ def error_for(
         if code == 2001:
             return NoCreditsError(**kw)
         if code == 4001:
-            return UnsupportedFileError(**kw)
+            return UnsupportedFileError(unsupported_type_message(), **kw)
         if code == 4002:
             return FileTooLargeError(**kw)
         if code in (400, 401, 402, 403, 404, 408, 409, 413, 415, 422, 429) or 500 <= code <= 599:
@@ -164,7 +164,7 @@ def error_for(
     if status == 413:
         return FileTooLargeError(**kw)
     if status == 415:
-        return UnsupportedFileError(**kw)
+        return UnsupportedFileError(unsupported_type_message(), **kw)
     if status == 400 and endpoint == "token":
         return MissingClientIdError(**kw)
     if status == 408:
@@ -235,8 +235,3 @@ def parse_envelope(
     if status >= 400 or status < 200:
         raise failure(status)
     return doc
-
-
-def unsupported_file_message(name: str | None = None) -> str:
-    what = f"{name} is" if name else "This file is"
-    return f"{what} not a supported type. Supported: {', '.join(ACCEPTED_EXTENSIONS)}."

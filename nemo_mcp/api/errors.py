@@ -51,23 +51,6 @@ __all__ = [
     "short_reason",
 ]
 
-ACCEPTED_EXTENSIONS: tuple[str, ...] = (
-    "mp4",
-    "mov",
-    "avi",
-    "webm",
-    "mkv",
-    "jpg",
-    "jpeg",
-    "png",
-    "gif",
-    "webp",
-    "mp3",
-    "wav",
-    "m4a",
-    "aac",
-)
-
 _SECRET_PATTERNS = (
     re.compile(r"nmv_[A-Za-z0-9_\-]+"),
     re.compile(r"(?i)bearer\s+[^\s\"',;]+"),
@@ -238,7 +221,11 @@ class UnsupportedFileError(NemoError):
     """4001, or a local preflight rule (extension, content, not a regular file, empty)."""
 
     tag = "unsupported_file"
-    default_message = "This file type is not supported. Supported: " + ", ".join(ACCEPTED_EXTENSIONS) + "."
+    # the messages that list the supported types are built in nemo_mcp.api.media, which owns the list
+    default_message = (
+        "NemoVideo does not accept this file type. Convert it to a supported format (such as mp4, jpg or "
+        "mp3), then upload again."
+    )
 
     def __init__(
         self, message: str | None = None, *, path: str | None = None, rule: str | None = None, **kw: Any

@@ -30,6 +30,7 @@ from nemo_mcp.api import (
     UnsupportedFileError,
     diff,
 )
+from nemo_mcp.api.media import preflight
 from nemo_mcp.local import LocalBackend
 
 pytestmark = pytest.mark.anyio
@@ -326,6 +327,35 @@ async def test_preflight_blocks_before_any_byte(
     with pytest.raises(UnsupportedFileError):
         await api.upload_files(session.session_id, [bad])
     assert local_backend.stats.requests[f"/api/upload-video/nemo_agent/me/{session.session_id}"] == 0
+
+
+async def test_a_checked_file_is_uploaded_only_if_unchanged(
+    api: NemoClient, local_backend: LocalBackend, media: dict[str, Path], tmp_path: Path
+) -> None:
+    session = await api.create_session()
+    path = tmp_path / "mine.mp4"
+    path.write_bytes(media["clip"].read_bytes())
+    checked = preflight(path)  # what the MCP server does first, after its own folder rules
+    files = await api.upload_files(session.session_id, [checked])
+    assert [f.filename for f in files] == ["mine.mp4"]
+
+    other = tmp_path / "other.mp4"
+    other.write_bytes(media["clip"].read_bytes())
+    os.replace(other, path)  # swapped after the check
+    with pytest.raises(UnsupportedFileError) as info:
+        await api.upload_files(session.session_id, [checked])
+    assert info.value.rule == "changed"
+    assert "mine.mp4" in str(info.value)
+    assert len((await api.get_state(session.session_id)).video_infos) == 1
+
+    # the client's own limit still applies to a file checked with another one
+    small = ApiConfig.from_env(
+        env={}, base_url=local_backend.url, config_dir=tmp_path / "cfg", max_upload_bytes=100
+    )
+    async with NemoClient(small) as limited:
+        with pytest.raises(FileTooLargeError) as too_big:
+            await limited.upload_files(session.session_id, [preflight(media["clip"])])
+    assert "the limit is 100 bytes" in str(too_big.value)
 
 
 # -- retries ----------

@@ -14,7 +14,8 @@ import pytest
 import respx
 
 from nemo_mcp.api import ApiConfig, BadRequestError, NemoClient
-from nemo_mcp.api.upload import build_multipart, preflight
+from nemo_mcp.api.media import preflight
+from nemo_mcp.api.upload import build_multipart
 from nemo_mcp.local import LocalBackend
 
 pytestmark = pytest.mark.anyio
@@ -24,7 +25,7 @@ BASE = "http://nemo.test"
 
 def test_api_imports_neither_mcp_nor_local() -> None:
     code = (
-        "import sys, nemo_mcp.api, nemo_mcp.api.client, nemo_mcp.api.sse, nemo_mcp.api.upload;"
+        "import sys, nemo_mcp.api, nemo_mcp.api.client, nemo_mcp.api.sse, nemo_mcp.api.media;"
         "bad = [m for m in sys.modules"
         " if m == 'mcp' or m.startswith(('mcp.', 'nemo_mcp.local', 'nemo_mcp.server'))];"
         "print(bad); sys.exit(1 if bad else 0)"

@@ -1,4 +1,4 @@
-"""Upload preflight rules and the streamed multipart body (no network)."""
+"""The streamed multipart body of an upload (no network); the preflight rules are in test_media.py."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from python_multipart.multipart import MultipartParser
 
-from nemo_mcp.api import FileTooLargeError, MediaNotFoundError, UnsupportedFileError
-from nemo_mcp.api.upload import build_multipart, preflight, sniff
+from nemo_mcp.api import UnsupportedFileError
+from nemo_mcp.api.media import preflight
+from nemo_mcp.api.upload import build_multipart
 
 pytestmark = pytest.mark.anyio
 
@@ -35,100 +36,6 @@ def write(folder: Path, name: str, data: bytes) -> Path:
     path = folder / name
     path.write_bytes(data)
     return path
-
-
-@pytest.mark.parametrize("ext", sorted(MAGIC))
-def test_every_accepted_type_passes(tmp_path: Path, ext: str) -> None:
-    path = write(tmp_path, f"f.{ext.upper()}", MAGIC[ext] + b"\x00" * 100)
-    result = preflight(path)
-    assert result.extension == ext
-    assert result.size == len(MAGIC[ext]) + 100
-
-
-def test_real_media_passes(media: dict[str, Path]) -> None:
-    for path in media.values():
-        assert preflight(path).size > 0
-
-
-def test_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(MediaNotFoundError) as info:
-        preflight(tmp_path / "nope.mp4")
-    assert "nope.mp4" in str(info.value)
-    assert info.value.tag == "file_not_found"
-
-
-def test_directory_is_rejected(tmp_path: Path) -> None:
-    folder = tmp_path / "clip.mp4"
-    folder.mkdir()
-    with pytest.raises(UnsupportedFileError) as info:
-        preflight(folder)
-    assert info.value.rule == "regular_file"
-    assert "folder" in str(info.value)
-
-
-@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
-def test_fifo_is_rejected_without_blocking(tmp_path: Path) -> None:
-    fifo = tmp_path / "pipe.mp4"
-    os.mkfifo(fifo)
-    with pytest.raises(UnsupportedFileError) as info:
-        preflight(fifo)
-    assert info.value.rule == "regular_file"
-
-
-def test_device_is_rejected() -> None:
-    if not Path("/dev/null").exists():
-        pytest.skip("no /dev/null")
-    with pytest.raises(UnsupportedFileError) as info:
-        preflight("/dev/null")
-    assert info.value.rule in ("regular_file", "extension")
-
-
-def test_bad_extension_lists_accepted_types(tmp_path: Path) -> None:
-    with pytest.raises(UnsupportedFileError) as info:
-        preflight(write(tmp_path, "notes.txt", b"hello"))
-    assert info.value.rule == "extension"
-    assert "notes.txt" in str(info.value)
-    assert "mp4" in str(info.value)
-    with pytest.raises(UnsupportedFileError):
-        preflight(write(tmp_path, "noext", MAGIC["mp4"]))
-
-
-def test_content_must_match_the_family(tmp_path: Path) -> None:
-    with pytest.raises(UnsupportedFileError) as info:
-        preflight(write(tmp_path, "fake.mp4", MAGIC["png"] + b"\x00" * 50))
-    assert info.value.rule == "content"
-    assert "png" in str(info.value)
-    with pytest.raises(UnsupportedFileError):
-        preflight(write(tmp_path, "text.mp3", b"just some text, not audio"))
-    with pytest.raises(UnsupportedFileError):
-        preflight(write(tmp_path, "img.wav", MAGIC["jpg"]))
-
-
-def test_empty_file(tmp_path: Path) -> None:
-    with pytest.raises(UnsupportedFileError) as info:
-        preflight(write(tmp_path, "empty.mp4", b""))
-    assert info.value.rule == "empty"
-
-
-def test_size_limit(tmp_path: Path) -> None:
-    path = write(tmp_path, "big.mp4", MAGIC["mp4"] + b"\x00" * 2000)
-    with pytest.raises(FileTooLargeError) as info:
-        preflight(path, max_bytes=1000)
-    assert info.value.size == path.stat().st_size
-    assert "big.mp4" in str(info.value)
-    assert "ompress" in str(info.value)
-    # the default limit is 500 MB: a sparse 501 MB file is rejected without reading it
-    huge = tmp_path / "huge.mp4"
-    with huge.open("wb") as fh:
-        fh.write(MAGIC["mp4"])
-        fh.truncate(501 * 1024 * 1024)
-    with pytest.raises(FileTooLargeError):
-        preflight(huge)
-
-
-def test_sniff_unknown() -> None:
-    assert sniff(b"") is None
-    assert sniff(b"RIFF\x00\x00\x00\x00XXXX") is None
 
 
 async def test_multipart_body_is_exact_and_streams_in_chunks(tmp_path: Path) -> None:
@@ -194,3 +101,40 @@ async def test_file_shrinking_during_upload_is_reported(tmp_path: Path) -> None:
     with pytest.raises(UnsupportedFileError) as info:
         _ = [c async for c in body.stream()]
     assert info.value.rule == "changed"
+
+
+async def test_the_body_reads_only_the_file_that_was_checked(tmp_path: Path) -> None:
+    path = write(tmp_path, "d.mp4", MAGIC["mp4"] + os.urandom(5000))
+    body = build_multipart([preflight(path)])
+    assert len(b"".join([c async for c in body.stream()])) == body.content_length
+    # replaced between two attempts (same name and size, another file): the next attempt sends nothing of it
+    other = write(tmp_path, "other.mp4", MAGIC["mp4"] + os.urandom(5000))
+    os.replace(other, path)
+    sent: list[bytes] = []
+
+    async def attempt() -> None:
+        async for chunk in body.stream():
+            sent.append(chunk)
+
+    with pytest.raises(UnsupportedFileError) as info:
+        await attempt()
+    assert info.value.rule == "changed"
+    assert sent == [body.parts[0][0]]  # the part header only, no byte of the other file
+
+
+async def test_each_attempt_opens_each_file_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from nemo_mcp.api import media, upload
+
+    a = write(tmp_path, "a.mp4", MAGIC["mp4"] + os.urandom(3000))
+    b = write(tmp_path, "b.png", MAGIC["png"] + os.urandom(3000))
+    body = build_multipart([preflight(a), preflight(b)], chunk_size=1024)
+    opened: list[str] = []
+
+    def counting(item: media.MediaFile) -> int:
+        opened.append(item.name)
+        return media.open_checked(item)
+
+    monkeypatch.setattr(upload, "open_checked", counting)
+    for _attempt in range(2):
+        _ = [c async for c in body.stream()]
+    assert opened == ["a.mp4", "b.png", "a.mp4", "b.png"]

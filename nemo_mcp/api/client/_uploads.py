@@ -9,15 +9,11 @@ from urllib.parse import urlsplit
 
 from nemo_mcp.api.client._auth import Authenticated
 from nemo_mcp.api.client._transport import APP, ProgressCallback, path_segment
-from nemo_mcp.api.errors import (
-    ACCEPTED_EXTENSIONS,
-    BadRequestError,
-    FileTooLargeError,
-    UnsupportedFileError,
-)
+from nemo_mcp.api.errors import BadRequestError, FileTooLargeError, UnsupportedFileError
+from nemo_mcp.api.media import MediaFile, preflight, too_large, unsupported_type_message
 from nemo_mcp.api.models import UploadedFile
 from nemo_mcp.api.parsing import parse_uploaded_files
-from nemo_mcp.api.upload import build_multipart, preflight
+from nemo_mcp.api.upload import build_multipart
 
 __all__ = ["UploadsMixin"]
 
@@ -26,13 +22,25 @@ log = logging.getLogger("nemo_mcp.api")
 
 class UploadsMixin(Authenticated):
     async def upload_files(
-        self, session_id: str, paths: Sequence[str | Path], *, progress: ProgressCallback | None = None
+        self,
+        session_id: str,
+        paths: Sequence[str | Path | MediaFile],
+        *,
+        progress: ProgressCallback | None = None,
     ) -> list[UploadedFile]:
         """Preflight every file, then stream them in one multipart request (field ``files``) with a known
-        Content-Length and constant memory. ``progress(sent_bytes, total_bytes)`` counts file bytes."""
+        Content-Length and constant memory. ``progress(sent_bytes, total_bytes)`` counts file bytes.
+
+        A :class:`~nemo_mcp.api.media.MediaFile` (a caller's own :func:`~nemo_mcp.api.media.preflight`) is not
+        checked again, except against ``max_upload_bytes``; every file is read through ``open_checked``, so
+        one replaced since its check is refused instead of sent."""
         if not paths:
             raise BadRequestError("No files to upload.")
-        items = [preflight(p, max_bytes=self.config.max_upload_bytes) for p in paths]
+        limit = self.config.max_upload_bytes
+        items = [p if isinstance(p, MediaFile) else preflight(p, max_bytes=limit) for p in paths]
+        for item in items:
+            if item.size > limit:
+                raise too_large(item.name, item.size, limit, item.path)
         body = build_multipart(items, chunk_size=self.config.upload_chunk_size)
         cfg = self.config
         names = ", ".join(i.name for i in items)
@@ -53,10 +61,7 @@ class UploadsMixin(Authenticated):
         except UnsupportedFileError as exc:
             if exc.path is not None:
                 raise
-            raise exc.reworded(
-                f"NemoVideo did not accept {names}: unsupported file type. "
-                f"Supported: {', '.join(ACCEPTED_EXTENSIONS)}."
-            ) from None
+            raise exc.reworded(unsupported_type_message(names)) from None
         except FileTooLargeError as exc:
             if exc.path is not None:
                 raise
