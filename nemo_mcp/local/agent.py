@@ -21,7 +21,7 @@ from nemo_mcp.local import draft as drafts
 from nemo_mcp.local.intents import EDIT_KINDS, INFO_KINDS, Op, parse
 from nemo_mcp.local.knobs import Knobs
 from nemo_mcp.local.media import filter_quote, font_file, probe, run_ffmpeg, scene_changes
-from nemo_mcp.local.store import Media, Session
+from nemo_mcp.local.state import Media, Session
 
 Emit = Callable[[dict[str, Any]], Awaitable[None]]
 

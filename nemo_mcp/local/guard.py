@@ -1,4 +1,5 @@
-"""Outermost ASGI layer: request stats, admin access, injected faults, header limits, a last-resort JSON 500.
+"""The app's middleware (`create_app` installs it around the routes): request stats, admin access,
+injected faults, header limits, and a JSON 500 for any unhandled error.
 
 Faults (see knobs.py) apply to the NemoVideo API routes only: never to the `/_local/` admin routes nor to
 the invented web pages (`/workspace/claim`, `/register`), which stand in for NemoVideo's website.
@@ -7,19 +8,18 @@ the invented web pages (`/workspace/claim`, `/register`), which stand in for Nem
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from nemo_mcp.local.addresses import is_loopback_host
+from nemo_mcp.local.controls import apply_one_shot_faults
 from nemo_mcp.local.sse import StreamDropped
-
-if TYPE_CHECKING:
-    from nemo_mcp.local.backend import LocalBackend
+from nemo_mcp.local.state import BackendState
 
 log = logging.getLogger("nemo_mcp.local")
 
@@ -46,20 +46,6 @@ def is_web(path: str) -> bool:
     return path.startswith("/workspace/") or path == "/register"
 
 
-def is_loopback_host(host: str) -> bool:
-    """An IP literal (or `localhost`) that is the loopback interface; IPv4-mapped IPv6 counts."""
-    host = host.strip().strip("[]").lower()
-    if host == "localhost":
-        return True
-    try:
-        ip = ipaddress.ip_address(host.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_loopback
-
-
 def admin_refusal(client: Any, headers: Mapping[str, str]) -> str | None:
     """Why an admin request is refused, or None. Loopback peers only; a non-loopback Host (DNS rebinding)
     or a non-loopback Origin (a cross-site form post from a web page) is refused as well."""
@@ -83,25 +69,25 @@ def _json_error(code: int, message: str, path: str, headers: dict[str, str] | No
 
 
 class Guard:
-    """Wraps the Starlette app. Faults apply to the NemoVideo API routes only (not `/_local/`, not the web
-    pages); `/_local/` is refused here unless `admin_refusal` passes (the routes check again)."""
+    """Middleware around the routes. Faults apply to the NemoVideo API routes only (not `/_local/`, not the
+    web pages); `/_local/` is refused here unless `admin_refusal` passes (the routes check again)."""
 
-    def __init__(self, app: ASGIApp, backend: LocalBackend) -> None:
-        self.app, self.backend = app, backend
+    def __init__(self, app: ASGIApp, state: BackendState) -> None:
+        self.app, self.state = app, state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        b, k, path = self.backend, self.backend.knobs, str(scope["path"])
+        state, k, path = self.state, self.state.knobs, str(scope["path"])
         raw_headers: list[tuple[bytes, bytes]] = scope["headers"]
-        b.stats.requests[path] += 1
+        state.stats.requests[path] += 1
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in raw_headers}
         if "authorization" in headers:
             headers["authorization"] = headers["authorization"].split(" ", 1)[0] + " ***"
         api = not is_admin(path) and not is_web(path)
         if api:
-            b.stats.last_headers = headers
+            state.stats.last_headers = headers
         if sum(len(n) + len(v) for n, v in raw_headers) > MAX_HEADER_BYTES:
             await _json_error(431, "Request headers too large", path)(scope, receive, send)
             return
@@ -111,7 +97,7 @@ class Guard:
                 await _json_error(403, refusal, path)(scope, receive, send)
                 return
         if api:
-            b.apply_one_shot_faults()
+            apply_one_shot_faults(state)
             if k.latency > 0:
                 await asyncio.sleep(k.latency)
             if k.fail_5xx > 0 and path.startswith(k.fail_5xx_path):

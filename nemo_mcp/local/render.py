@@ -13,12 +13,12 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from nemo_mcp.local import draft as drafts
 from nemo_mcp.local.media import Probe, filter_quote, font_file, probe, spawn_ffmpeg
+from nemo_mcp.local.state import RenderJob
 
 log = logging.getLogger("nemo_mcp.local")
 
@@ -29,27 +29,6 @@ _AFMT = "aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo"
 
 class RenderError(Exception):
     pass
-
-
-@dataclass
-class RenderJob:
-    id: str
-    session_id: str
-    user_id: str
-    out: Path
-    status: str = "pending"
-    progress: int = 5
-    error: str | None = None
-    created_at: float = field(default_factory=time.time)
-    completed_at: float | None = None
-    duration: float = 0.0
-    size: int = 0
-    task: asyncio.Task[None] | None = None
-    proc: asyncio.subprocess.Process | None = None
-
-    @property
-    def terminal(self) -> bool:
-        return self.status in ("completed", "failed", "cancelled")
 
 
 def _atempo(speed: float) -> str:

@@ -58,7 +58,7 @@ async def run_local_backend(
     folder.mkdir(parents=True, exist_ok=True)
     backend = LocalBackend(knobs, folder)
     config = uvicorn.Config(
-        backend.asgi,
+        backend.app,
         host=host,
         port=port,
         log_level="warning",

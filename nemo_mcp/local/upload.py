@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import ipaddress
 import re
 import secrets
 from collections.abc import AsyncIterator
@@ -21,6 +20,7 @@ from urllib.parse import unquote, urlsplit
 import httpx
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+from nemo_mcp.local.addresses import is_loopback_url
 from nemo_mcp.local.envelope import TOO_LARGE, UNSUPPORTED, ApiError, bad_request
 from nemo_mcp.local.media import AUDIO_EXTS, IMAGE_EXTS, VIDEO_EXTS, Probe, probe
 
@@ -169,16 +169,6 @@ async def receive_multipart(
         discard(sink.files)
         raise bad_request("no file in the request: send one or more multipart parts named 'files'")
     return sink.files
-
-
-def is_loopback_url(url: str) -> bool:
-    host = (urlsplit(url).hostname or "").lower()
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 async def fetch_urls(urls: list[str], folder: Path, cap: int) -> list[Written]:

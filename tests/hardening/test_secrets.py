@@ -21,6 +21,7 @@ import pytest
 from mcp import Client
 
 from nemo_mcp.local import Knobs, LocalBackend, run_local_backend
+from nemo_mcp.local.accounts import issue_token
 from nemo_mcp.server.app import build_server
 from tests.hardening.recordingproxy import RecordingProxy, run_recording_proxy
 from tests.media import make_video
@@ -130,12 +131,12 @@ async def _run(tmp_path: Path, caplog: pytest.LogCaptureFixture, *, known: bool)
         env: dict[str, str] = {}
         token = ""
         if known:
-            token = backend.store.issue_token("known-client", "127.0.0.1", 5000, 86400.0, 0).value
+            token = issue_token(backend.state, "known-client", "127.0.0.1", 5000, 86400.0, 0).value
             env = {"NEMO_TOKEN": token}
         settings = make_settings(tmp_path, url, env=env, api_overrides=dict(FAST_API))
         client = await stack.enter_async_context(Client(build_server(settings)))
         await scenario(Session(client), backend, clip, out, known=known)
-        tokens = [token] if known else list(backend.store.tokens)
+        tokens = [token] if known else list(backend.state.tokens)
     assert tokens, "no token was issued"
     assert len(out.items) > 30
     assert len(caplog.records) > 20, "logging was not captured"

@@ -3,6 +3,7 @@ broken JSON, gateway pages, cut downloads; and the `/_local/credits` admin route
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -10,6 +11,10 @@ import httpx
 import pytest
 
 from nemo_mcp.local import Knobs, LocalBackend
+from nemo_mcp.local.accounts import issue_claim, issue_token
+from nemo_mcp.local.controls import reset
+from nemo_mcp.local.sessions import create_session
+from nemo_mcp.local.state import SURVIVES_RESET, BackendState
 from tests.local.helpers import credits, render, start, state, upload
 
 pytestmark = pytest.mark.anyio
@@ -69,7 +74,7 @@ async def test_lose_session_expire_tokens_exhaust_credits(local_backend: LocalBa
         r = await client.patch("/_local/knobs", json={"expire_tokens": True})
         assert r.status_code == 200
         assert (await client.get("/api/credits/balance/simple", headers=headers)).json()["code"] == 1001
-        assert keep in local_backend.store.sessions
+        assert keep in local_backend.state.sessions
         fresh, sid2 = await start(client)  # new tokens work
         assert (await state(client, fresh, sid2))["video_infos"] == []
 
@@ -118,11 +123,11 @@ async def test_wrong_content_type_is_a_200_html_gateway_page(local_backend: Loca
         assert (await client.get("/_local/knobs")).json()["data"]["wrong_content_type"] == 0
         # forwarded: the request is handled (a session is created), only its answer is the page
         local_backend.knobs.update({"wrong_content_type": 1, "wrong_content_type_forward": True})
-        sessions = len(local_backend.store.sessions)
+        sessions = len(local_backend.state.sessions)
         r = await client.post("/api/tasks/me/with-session/nemo_agent", headers=headers, json={})
         assert r.status_code == 200
         assert "502 Bad Gateway" in r.text
-        assert len(local_backend.store.sessions) == sessions + 1
+        assert len(local_backend.state.sessions) == sessions + 1
 
 
 async def test_malformed_json_truncates_json_answers_only(local_backend: LocalBackend) -> None:
@@ -147,7 +152,7 @@ async def test_malformed_json_truncates_json_answers_only(local_backend: LocalBa
         r = await client.post("/api/tasks/me/with-session/nemo_agent", headers=headers, json={})
         with pytest.raises(ValueError):
             r.json()
-        assert len(local_backend.store.sessions) == 2
+        assert len(local_backend.state.sessions) == 2
         # non-JSON answers pass and do not count; errors in the envelope are JSON and do
         local_backend.knobs.update({"malformed_json": 1, "malformed_json_path": ""})
         assert (await client.get("/cdn/uploads/nothing")).status_code == 404  # JSON 404: consumed
@@ -220,7 +225,7 @@ async def test_admin_credits_route(local_backend: LocalBackend) -> None:
         headers, _ = await start(client)
         other, _ = await start(client)
         token = headers["Authorization"].split(" ", 1)[1]
-        user_id = local_backend.store.tokens[token].user.user_id
+        user_id = local_backend.state.tokens[token].user.user_id
         r = await client.patch("/_local/credits", json={"token": token, "available": 7})
         assert r.status_code == 200
         assert r.json()["data"] == {user_id: {"available": 7, "frozen": 0, "total": 7}}
@@ -252,3 +257,21 @@ async def test_admin_credits_route(local_backend: LocalBackend) -> None:
             "code"
         ] == 404
         assert (await credits(client, headers))["available"] == 500
+
+
+def test_reset_forgets_all_but_the_knobs_the_data_dir_and_running_tasks(tmp_path: Path) -> None:
+    knobs = Knobs(initial_credits=7)
+    state = BackendState(knobs, tmp_path)
+    user = issue_token(state, "c", "127.0.0.1", 100, 60, 0).user
+    issue_claim(state, create_session(state, user, "p", None), 60)
+    state.stats.run_sse_posts, state.render_submit_failed = 3, True
+    tasks = state.tasks
+    reset(state)
+    fresh = BackendState(knobs, tmp_path)
+    for field in dataclasses.fields(BackendState):
+        if field.name not in SURVIVES_RESET:
+            assert getattr(state, field.name) == getattr(fresh, field.name), field.name
+    assert state.knobs is knobs
+    assert state.data_dir == tmp_path
+    assert state.tasks is tasks
+    assert (state.users, state.tokens, state.sessions, state.claims) == ({}, {}, {}, {})

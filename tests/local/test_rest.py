@@ -69,7 +69,7 @@ async def test_sessions_claim_credits_state(local_backend: LocalBackend) -> None
             assert data["task_id"].startswith("task_")
             assert data["user_id"] == user_id
         sid = data["session_id"]
-        assert local_backend.store.sessions[sid].language == "en"
+        assert local_backend.state.sessions[sid].language == "en"
         r = await client.post(
             "/api/auth/claim-token", headers=headers, json={"task_id": data["task_id"], "session_id": sid}
         )
@@ -167,6 +167,27 @@ async def test_bad_input_is_answered_in_the_envelope(local_backend: LocalBackend
         # and the server keeps serving
         assert (await state(client, headers, sid))["draft"]["t"] == []
         assert await new_session(client, headers)
+
+
+async def test_an_unhandled_error_is_answered_in_the_envelope(
+    local_backend: LocalBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug in a handler becomes a JSON 500 in the envelope (render routes: with `success: false`)."""
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    async with httpx.AsyncClient(base_url=local_backend.url) as client:
+        headers, _ = await start(client)
+        monkeypatch.setattr("nemo_mcp.local.accounts.authenticate", broken)
+        r = await client.get("/api/credits/balance/simple", headers=headers)
+        assert r.status_code == 500
+        assert r.json() == {"code": 500, "message": "Internal error in the local backend", "data": None}
+        r = await client.get("/api/render/proxy/lambda/r1", headers=headers)
+        assert r.status_code == 500
+        assert r.json()["success"] is False
+        monkeypatch.undo()
+        assert (await credits(client, headers))["available"] == 100  # still serving
 
 
 async def test_admin_routes(local_backend: LocalBackend) -> None:

@@ -166,7 +166,7 @@ async def test_request_validation(local_backend: LocalBackend, media: dict[str, 
         assert unknown.body["code"] == 1002
         assert (await turn(client, {}, sid, "", body=base)).body["code"] == 1001
         # user_id may be "me", the real id, or missing
-        own_id = local_backend.store.sessions[sid].user.user_id
+        own_id = local_backend.state.sessions[sid].user.user_id
         for user in ("me", own_id, None):
             body = {**base, "user_id": user} if user else base
             assert (await turn(client, headers, sid, "", body=body)).events

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from nemo_mcp.local import LocalBackend
-from nemo_mcp.local.web import clock, timeline_html
+from nemo_mcp.local.routes.web import clock, timeline_html
 from tests.local.helpers import render, sign_in, state, turn, upload
 
 pytestmark = pytest.mark.anyio
@@ -89,7 +89,7 @@ async def test_invalid_or_expired_claim_links(local_backend: LocalBackend) -> No
             assert "invalid or has expired" in page
         ct = await _claim(client, headers, sid, task_id)
         assert (await client.get(f"/workspace/claim?ct={ct}")).status_code == 200
-        local_backend.store.claims[ct].expires_at = 0  # expired
+        local_backend.state.claims[ct].expires_at = 0  # expired
         assert "invalid" in _html(await client.get(f"/workspace/claim?ct={ct}"), 404)
         local_backend.knobs.claim_ttl_seconds = 60
         ct = await _claim(client, headers, sid, task_id)
