@@ -11,7 +11,9 @@ render 30-90 s. So every long operation becomes a `Job`:
 - then it returns `running` with the handle, the elapsed time and what to call next (`get_job`).
 
 Handles are random (`job_<22 url-safe chars>`), live in memory for `KEEP_SECONDS` after they finish, and
-are scoped to one server process.
+are scoped to one server process. A job is typed by its kind (`EditJob`, `ExportJob`, `UploadJob`): its
+result model, and the facts each kind keeps (the instruction and stages, the render id and download
+folder); a failed job keeps its `ToolFailure`.
 """
 
 from __future__ import annotations
@@ -22,10 +24,14 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from pathlib import Path
+from typing import ClassVar, Generic, Literal, TypeVar
 
 import anyio
 from anyio.abc import TaskGroup
+
+from nemo_mcp.server.failures import ToolFailure, as_failure
+from nemo_mcp.server.models import EditResult, ExportResult, JobView, UploadResult
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +44,7 @@ PROGRESS_MIN_INTERVAL = 0.5  # seconds
 KEEP_SECONDS = 3600.0
 MAX_JOBS = 500
 
-
-class JobKind(StrEnum):
-    EDIT = "edit"  # an agent turn (/run_sse)
-    EXPORT = "export"  # a render (+ optional download)
-    UPLOAD = "upload"
+JobKindName = Literal["edit", "export", "upload"]
 
 
 class JobStatus(StrEnum):
@@ -53,26 +55,25 @@ class JobStatus(StrEnum):
 
 
 ProgressFn = Callable[[float, float | None, str], Awaitable[None]]
-ErrorMapper = Callable[[BaseException], tuple[str, str]]
+R = TypeVar("R", covariant=True)
 
 
-@dataclass(eq=False)
-class Job:
-    id: str
-    kind: JobKind
+@dataclass(eq=False, kw_only=True)
+class Job(Generic[R]):
+    """One long operation; `R` is what it returns. The kinds below add what each kind needs to know."""
+
+    kind: ClassVar[JobKindName]
     session_id: str | None
     description: str
+    id: str = field(default_factory=lambda: "job_" + secrets.token_urlsafe(16))
     started: float = field(default_factory=time.monotonic)
     started_wall: float = field(default_factory=time.time)
     status: JobStatus = JobStatus.RUNNING
     progress: float | None = None  # 0..100 when known
     message: str = "starting"
-    result: Any = None
-    error_tag: str | None = None
-    error_message: str | None = None
+    result: R | None = None
+    failure: ToolFailure | None = None
     finished: float | None = None
-    # Free-form facts the tools show (render id, stage notes...).
-    info: dict[str, Any] = field(default_factory=dict)
     _done: anyio.Event = field(default_factory=anyio.Event, repr=False)
     _changed: anyio.Event = field(default_factory=anyio.Event, repr=False)
     _scope: anyio.CancelScope | None = field(default=None, repr=False)
@@ -102,72 +103,109 @@ class Job:
     async def wait_done(self) -> None:
         await self._done.wait()
 
+    # What to call to keep waiting for this kind of job (the kinds below say it their way).
+    waiting_hint: ClassVar[str] = "Call get_job(job_id='{id}') to keep waiting."
 
-class UnknownJobError(KeyError):
-    pass
+    def view(self) -> JobView:
+        return JobView(
+            job_id=self.id,
+            kind=self.kind,
+            status=self.status.value,
+            session_id=self.session_id,
+            description=self.description,
+            elapsed_seconds=round(self.elapsed, 1),
+            progress_percent=round(self.progress, 1) if self.progress is not None else None,
+            message=self.message,
+            next_step="" if self.done else self.waiting_hint.format(id=self.id),
+        )
+
+    def outcome(self) -> R:
+        """The result of a finished job; its failure (or the cancellation) is raised as a ToolFailure."""
+        if self.status is JobStatus.SUCCEEDED and self.result is not None:
+            return self.result
+        if self.status is JobStatus.CANCELLED:
+            raise ToolFailure("cancelled", f"Job {self.id} ({self.description}) was cancelled.")
+        raise self.failure or ToolFailure("internal", "the job failed.")
+
+    async def _execute(self, work: Awaitable[R]) -> None:
+        with anyio.CancelScope() as scope:
+            self._scope = scope
+            try:
+                self.result = await work
+                self.status = JobStatus.SUCCEEDED
+                if self.progress is not None:
+                    self.progress = 100.0
+            except Exception as exc:
+                self.failure = as_failure(exc)
+                self.status = JobStatus.FAILED
+                log.info("job %s (%s) failed: %s", self.id, self.kind, self.failure.text)
+        if self.status is JobStatus.RUNNING:  # cancelled (from outside, or while finishing)
+            self.status = JobStatus.CANCELLED
+            self.message = "cancelled"
+        self.finished = time.monotonic()
+        self._done.set()
+        self._notify()
+
+
+@dataclass(eq=False, kw_only=True)
+class EditJob(Job[EditResult]):
+    """An agent turn (/run_sse): sent once, never re-sent."""
+
+    kind: ClassVar[JobKindName] = "edit"
+    waiting_hint: ClassVar[str] = (
+        "Call get_job(job_id='{id}') to keep waiting; do not resend the instruction."
+    )
+    instruction: str
+    stages: list[str] = field(default_factory=list)  # what landed while the turn ran
+
+
+@dataclass(eq=False, kw_only=True)
+class ExportJob(Job[ExportResult]):
+    """A render, plus the download when one was asked for."""
+
+    kind: ClassVar[JobKindName] = "export"
+    waiting_hint: ClassVar[str] = (
+        "Call get_job(job_id='{id}') (or export_video again) to keep waiting for the render."
+    )
+    render_id: str | None = None
+    download_dir: Path | None = None
+    overwrite: bool = False
+
+
+@dataclass(eq=False, kw_only=True)
+class UploadJob(Job[UploadResult]):
+    kind: ClassVar[JobKindName] = "upload"
+    waiting_hint: ClassVar[str] = "Call get_job(job_id='{id}') to keep waiting for the upload."
+
+
+# A registered job of any kind (results are covariant, so every `Job[X]` is a `Job[object]`).
+AnyJob = Job[object]
+J = TypeVar("J", bound=AnyJob)
+T = TypeVar("T")
 
 
 class JobManager:
     def __init__(
         self,
         task_group: TaskGroup,
-        error_mapper: ErrorMapper,
         *,
         heartbeat: float = HEARTBEAT_SECONDS,
         keep_seconds: float = KEEP_SECONDS,
     ) -> None:
         self._tg = task_group
-        self._map_error = error_mapper
         self.heartbeat = heartbeat
         self.keep_seconds = keep_seconds
-        self._jobs: dict[str, Job] = {}
+        self._jobs: dict[str, AnyJob] = {}
 
     # -- lifecycle ------------------------------------------------------------------------------------
 
-    def start(
-        self,
-        kind: JobKind,
-        session_id: str | None,
-        description: str,
-        work: Callable[[Job], Awaitable[Any]],
-        *,
-        info: dict[str, Any] | None = None,
-    ) -> Job:
+    def start(self, job: Job[T], work: Awaitable[T]) -> None:
+        """Register the handle and run `work` in the server's task group (not in the MCP request)."""
         self._prune()
-        job = Job(
-            id="job_" + secrets.token_urlsafe(16),
-            kind=kind,
-            session_id=session_id,
-            description=description,
-            info=dict(info or {}),
-        )
         self._jobs[job.id] = job
-        self._tg.start_soon(self._run, job, work, name=f"nemo-job-{job.id}")
-        return job
+        self._tg.start_soon(job._execute, work, name=f"nemo-job-{job.id}")
 
-    async def _run(self, job: Job, work: Callable[[Job], Awaitable[Any]]) -> None:
-        with anyio.CancelScope() as scope:
-            job._scope = scope
-            try:
-                job.result = await work(job)
-                job.status = JobStatus.SUCCEEDED
-                if job.progress is not None:
-                    job.progress = 100.0
-            except Exception as exc:
-                tag, message = self._map_error(exc)
-                job.status = JobStatus.FAILED
-                job.error_tag, job.error_message = tag, message
-                log.info("job %s (%s) failed: [%s] %s", job.id, job.kind, tag, message)
-        if scope.cancelled_caught and job.status is JobStatus.RUNNING:
-            job.status = JobStatus.CANCELLED
-            job.message = "cancelled"
-        if job.status is JobStatus.RUNNING:  # cancelled from outside while finishing
-            job.status = JobStatus.CANCELLED
-        job.finished = time.monotonic()
-        job._done.set()
-        job._notify()
-
-    def cancel(self, job: Job) -> bool:
+    def cancel(self, job: AnyJob) -> bool:
         """Stop the job's task (the caller is responsible for telling the backend, e.g. render cancel)."""
         if job.done or job._scope is None:
             return False
@@ -186,26 +224,28 @@ class JobManager:
 
     # -- lookup ---------------------------------------------------------------------------------------
 
-    def get(self, job_id: str) -> Job:
-        job = self._jobs.get(job_id.strip())
-        if job is None:
-            raise UnknownJobError(job_id)
-        return job
+    def get(self, job_id: str) -> AnyJob | None:
+        return self._jobs.get(job_id.strip())
 
-    def running(self, session_id: str | None, kind: JobKind | None = None) -> Job | None:
+    def running(self, session_id: str | None, kind: type[J]) -> J | None:
         for job in reversed(list(self._jobs.values())):
-            if job.done or job.session_id != session_id:
-                continue
-            if kind is None or job.kind is kind:
+            if isinstance(job, kind) and not job.done and job.session_id == session_id:
                 return job
         return None
 
-    def all(self) -> list[Job]:
+    def render(self, render_id: str) -> ExportJob | None:
+        """The latest export job of this render id."""
+        for job in reversed(list(self._jobs.values())):
+            if isinstance(job, ExportJob) and job.render_id == render_id:
+                return job
+        return None
+
+    def all(self) -> list[AnyJob]:
         return list(self._jobs.values())
 
     # -- waiting --------------------------------------------------------------------------------------
 
-    async def wait(self, job: Job, wait_seconds: float, progress: ProgressFn | None = None) -> bool:
+    async def wait(self, job: AnyJob, wait_seconds: float, progress: ProgressFn | None = None) -> bool:
         """Wait until the job is done or `wait_seconds` passed; True when done.
 
         Sends a progress notification whenever the job publishes progress and at least every
@@ -264,16 +304,16 @@ class _Reporter:
         self.last_sent: float | None = None  # monotonic time of the last notification
         self.sent = 0
 
-    def _pending(self, job: Job) -> bool:
+    def _pending(self, job: AnyJob) -> bool:
         return job.progress != self.last_pct or job.message != self.last_message
 
-    def due_in(self, job: Job) -> float | None:
+    def due_in(self, job: AnyJob) -> float | None:
         """Seconds until a held-back update is due; None when nothing is held back."""
         if self.fn is None or self.last_sent is None or not self._pending(job):
             return None
         return max(0.0, self.last_sent + self.min_interval - time.monotonic())
 
-    def _worth_sending(self, job: Job, now: float) -> bool:
+    def _worth_sending(self, job: AnyJob, now: float) -> bool:
         if self.last_sent is None:
             return True
         pct = job.progress
@@ -284,7 +324,7 @@ class _Reporter:
                 return True
         return self._pending(job) and now - self.last_sent >= self.min_interval
 
-    async def send(self, job: Job, *, force: bool = False) -> None:
+    async def send(self, job: AnyJob, *, force: bool = False) -> None:
         if self.fn is None:
             return
         now = time.monotonic()

@@ -1,7 +1,9 @@
-"""Result models of the MCP tools (their `outputSchema`), plus the readable text each result shows.
+"""Result models of the MCP tools (their `outputSchema`).
 
-Every tool returns both: `structuredContent` (one of these models) for applications, and a text block a
-model reads easily. Fields are plain JSON types; times are seconds.
+Every tool returns both: `structuredContent` (one of these models) for applications, and ONE text block,
+rendered from the same fields by the tool's module, that a model reads. Each thing is said once: the
+models carry data and the few sentences nothing else says (a reply, advice, notes, the next step), never
+a `message` that repeats them. Fields are plain JSON types; times are seconds.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ class UploadResult(BaseModel):
     status: Literal["done", "running"] = "done"
     files: list[MediaInfo] = Field(default_factory=list)
     job: JobView | None = None
-    message: str = ""
+    notes: list[str] = Field(default_factory=list)
     next_step: str = ""
 
 
@@ -71,7 +73,6 @@ class TimelineResult(BaseModel):
     export_ready: bool = False
     readiness: str = Field(default="", description="why the project can or cannot be exported yet")
     running: list[JobView] = Field(default_factory=list, description="turns or renders still running")
-    message: str = ""
 
 
 class CreditsResult(BaseModel):
@@ -82,7 +83,6 @@ class CreditsResult(BaseModel):
     anonymous: bool | None = Field(default=None, description="True for a free anonymous token")
     register_url: str | None = None
     advice: str = ""
-    message: str = ""
 
 
 class ExportResult(BaseModel):
@@ -94,10 +94,10 @@ class ExportResult(BaseModel):
     browser_link: str | None = Field(
         default=None, description="opens the project in the NemoVideo web editor"
     )
+    link_label: str = Field(default="", description="how to introduce browser_link")
     downloaded_to: str | None = Field(default=None, description="local path of the downloaded MP4")
     size_bytes: int | None = None
     job: JobView | None = None
-    message: str = ""
     next_step: str = ""
 
 
@@ -117,7 +117,6 @@ class EditResult(BaseModel):
     export: ExportResult | None = None
     credits: CreditsResult | None = None
     timeline: TimelineResult | None = None
-    message: str = ""
     next_step: str = ""
 
 
@@ -126,7 +125,6 @@ class JobResult(BaseModel):
     edit: EditResult | None = None
     export: ExportResult | None = None
     upload: UploadResult | None = None
-    message: str = ""
 
 
 class CancelResult(BaseModel):
@@ -150,11 +148,11 @@ class ProjectView(BaseModel):
 class ProjectListResult(BaseModel):
     current_session_id: str | None = None
     projects: list[ProjectView] = Field(default_factory=list)
-    message: str = ""
 
 
 class NewProjectResult(BaseModel):
     session_id: str
     title: str
     browser_link: str | None = None
-    message: str = ""
+    link_label: str = Field(default="", description="how to introduce browser_link")
+    notes: list[str] = Field(default_factory=list)

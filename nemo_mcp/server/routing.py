@@ -22,13 +22,7 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-# Skill: "Accepted file types".
-VIDEO_EXTENSIONS = ("mp4", "mov", "avi", "webm", "mkv")
-IMAGE_EXTENSIONS = ("jpg", "png", "gif", "webp")
-AUDIO_EXTENSIONS = ("mp3", "wav", "m4a", "aac")
-SUPPORTED_EXTENSIONS = VIDEO_EXTENSIONS + IMAGE_EXTENSIONS + AUDIO_EXTENSIONS
-# jpeg is the same format as jpg; accepted in detection and preflight, uploaded as-is.
-_DETECT_EXTENSIONS = (*SUPPORTED_EXTENSIONS, "jpeg")
+from nemo_mcp.api.media import ACCEPTED_EXTENSIONS
 
 
 class Intent(StrEnum):
@@ -58,7 +52,7 @@ class Route:
 
 # --- source detection ---------------------------------------------------------------------------------
 
-_EXT = "|".join(_DETECT_EXTENSIONS)
+_EXT = "|".join(ACCEPTED_EXTENSIONS)
 # Any URL-looking token with a scheme we might meet (the unsafe ones are refused later, by name).
 _URL_RE = re.compile(r"""(?:https?|file|data|ftp)://[^\s"'<>`]+|data:[^\s"'<>`]+""", re.IGNORECASE)
 # Quoted paths may contain spaces.

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from nemo_mcp.api.config import DEFAULT_API_URL
-from nemo_mcp.server.jobs import DEFAULT_WAIT_SECONDS, HEARTBEAT_SECONDS
-from nemo_mcp.server.paths import MAX_UPLOAD_BYTES, download_root_from_env, media_dirs_from_env
+from nemo_mcp.server.jobs import DEFAULT_WAIT_SECONDS, HEARTBEAT_SECONDS, clamp_wait
+from nemo_mcp.server.media_policy import MAX_UPLOAD_BYTES, download_root_from_env, media_dirs_from_env
 from nemo_mcp.server.projects import default_config_dir
 
 # Disconnect recovery (docs/nemo-api.md §2.6: 30 s, then 60 s, ... 5 unchanged checks). We check faster
@@ -59,6 +59,17 @@ class ServerSettings:
         }
         values.update(overrides)
         return cls(**values)
+
+    def wait_for(self, wait_seconds: float | None) -> float:
+        """How long a call waits before answering "running" (the default, within the bounds)."""
+        return clamp_wait(self.default_wait if wait_seconds is None else wait_seconds)
+
+    @property
+    def link_label(self) -> str:
+        """How a browser link is introduced: the embedded backend serves a project page, not the editor."""
+        if self.backend == "local":
+            return "Open the project page (embedded backend)"
+        return "Open in the NemoVideo editor"
 
     @property
     def server_key(self) -> str:

@@ -37,7 +37,7 @@ from mcp import Client
 from nemo_mcp.api.errors import NemoError
 from nemo_mcp.local import Knobs, LocalBackend, run_local_backend
 from nemo_mcp.server.app import build_server
-from nemo_mcp.server.errors import SERVER_TAGS
+from nemo_mcp.server.failures import SERVER_TAGS
 from tests.hardening.conftest import record_cell
 from tests.media import make_video
 from tests.server.conftest import FAST_API, Call, Session, make_settings

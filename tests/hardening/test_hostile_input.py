@@ -14,9 +14,9 @@ import anyio
 import pytest
 from mcp import Client
 
+from nemo_mcp.api.media import sniff
 from nemo_mcp.local import LocalBackend
 from nemo_mcp.server.app import build_server
-from nemo_mcp.server.paths import sniff_family
 from tests.media import make_audio, make_image
 from tests.server.conftest import Session, make_settings
 
@@ -97,9 +97,9 @@ async def test_file_over_500_mb_is_refused(
 @pytest.mark.parametrize(
     ("name", "content", "expect"),
     [
-        ("notes.mp4", b"just some text, not a video at all", "not a known media format"),
-        ("script.mp3", b"#!/bin/sh\nrm -rf /\n", "not a known media format"),
-        ("key.png", b"-----BEGIN OPENSSH PRIVATE KEY-----\n", "not a known media format"),
+        ("notes.mp4", b"just some text, not a video at all", "is not recognisable media"),
+        ("script.mp3", b"#!/bin/sh\nrm -rf /\n", "is not recognisable media"),
+        ("key.png", b"-----BEGIN OPENSSH PRIVATE KEY-----\n", "is not recognisable media"),
     ],
 )
 async def test_content_must_sniff_as_the_extension_family(
@@ -118,7 +118,7 @@ async def test_image_renamed_to_video_is_refused(nemo: Session, tmp_path: Path) 
     fake = tmp_path / "media" / "frame.mp4"
     fake.write_bytes(png.read_bytes())
     text = await nemo.fail("upload_media", {"sources": [str(fake)]}, "unsupported_file")
-    assert "does not look like video (image)" in text
+    assert "frame.mp4 is named .mp4 (video) but its content looks like png data" in text
 
 
 def test_real_media_sniffs_as_its_family(tmp_path: Path) -> None:
@@ -137,7 +137,9 @@ def test_real_media_sniffs_as_its_family(tmp_path: Path) -> None:
         make_audio(tmp_path / "a.aac", seconds=1): "audio",
     }
     for path, family in cases.items():
-        assert family in sniff_family(path.read_bytes()[:64]), path.name
+        found = sniff(path.read_bytes()[:64])
+        assert found is not None, path.name
+        assert family in found[1], path.name
 
 
 async def test_media_dirs_allowlist_and_escaping_symlinks(
@@ -351,7 +353,8 @@ async def test_path_swapped_for_a_fifo_after_the_checks_does_not_hang(
 ) -> None:
     """TOCTOU: even if the type checks are fooled (the path became a FIFO in between), the file is opened
     without blocking and the opened object is re-checked with fstat."""
-    from nemo_mcp.server.paths import PathRuleError, check_local_file
+    from nemo_mcp.server.failures import ToolFailure
+    from nemo_mcp.server.media_policy import check_local_file
 
     fifo = tmp_path / "media" / "swapped.mp4"
     os.mkfifo(fifo)
@@ -359,7 +362,7 @@ async def test_path_swapped_for_a_fifo_after_the_checks_does_not_hang(
     monkeypatch.setattr(Path, "is_dir", lambda self: False)
     try:
         with anyio.fail_after(5):
-            with pytest.raises(PathRuleError) as info:
+            with pytest.raises(ToolFailure) as info:
                 await anyio.to_thread.run_sync(check_local_file, str(fifo), abandon_on_cancel=True)
         assert "not a regular file" in info.value.message
     finally:  # unblock a reader that did block (protection removed), so the thread can end

@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nemo_mcp.api import NemoError
+from nemo_mcp.api.media import sniff
 from nemo_mcp.api.parsing import (
     parse_credits,
     parse_render_status,
@@ -31,17 +32,11 @@ from nemo_mcp.api.parsing import (
     parse_uploaded_files,
 )
 from nemo_mcp.api.sse import parse_stream
-from nemo_mcp.server.paths import (
-    PathRuleError,
-    check_source,
-    check_url,
-    resolve_download_dir,
-    safe_filename,
-    sniff_family,
-)
+from nemo_mcp.server.failures import ToolFailure
+from nemo_mcp.server.media_policy import check_source, check_url, resolve_download_dir, safe_filename
 from nemo_mcp.server.routing import Intent, find_sources, route
-from nemo_mcp.server.service_read import ReadMixin
 from nemo_mcp.server.translate import GuiAction, translate
+from nemo_mcp.server.workflows.reads import Reads
 
 PROPS = settings(
     max_examples=int(os.environ.get("NEMO_HYPOTHESIS_EXAMPLES", "150")),
@@ -149,7 +144,8 @@ def test_translation_never_raises(text: str) -> None:
 @PROPS
 @given(st.binary(max_size=80))
 def test_sniffing_arbitrary_bytes(head: bytes) -> None:
-    assert sniff_family(head) <= {"video", "image", "audio"}
+    found = sniff(head)
+    assert found is None or found[1] <= {"video", "image", "audio"}
 
 
 @PROPS
@@ -179,7 +175,7 @@ URLS = st.one_of(
 def test_url_rules_accept_only_plain_http_urls(url: str) -> None:
     try:
         src = check_url(url)
-    except PathRuleError as exc:
+    except ToolFailure as exc:
         assert exc.tag in {"bad_url", "unsupported_file"}
         assert "s3cr3t" not in exc.message
         return
@@ -193,7 +189,7 @@ def test_url_rules_accept_only_plain_http_urls(url: str) -> None:
 def test_any_source_string_gives_a_source_or_a_rule_error(raw: str) -> None:
     try:
         src = check_source(raw, media_dirs=[Path("/nonexistent-allowed-dir")])
-    except PathRuleError as exc:
+    except ToolFailure as exc:
         assert exc.tag
         return
     assert src.kind == "url"  # nothing local is readable outside the allowlist
@@ -215,7 +211,7 @@ def test_download_dir_is_always_inside_the_root(requested: str) -> None:
     root = _ROOT / "dl"
     try:
         target = resolve_download_dir(requested, root)
-    except (PathRuleError, OSError, ValueError):
+    except (ToolFailure, OSError, ValueError):
         return
     target.relative_to(root.resolve())  # raises when it escaped
 
@@ -286,8 +282,8 @@ def test_timeline_view_of_any_state_never_raises(doc: Any) -> None:
         st_ = parse_state({"state": {"draft": doc, "video_infos": doc}}, "s")
     except NemoError:
         return
-    fake = SimpleNamespace(jobs=SimpleNamespace(all=list), job_view=None)
-    view = ReadMixin.timeline_view(fake, st_, session_id="s")  # type: ignore[arg-type]
+    fake = SimpleNamespace(jobs=SimpleNamespace(all=list))
+    view = Reads.timeline_view(fake, st_, session_id="s")  # type: ignore[arg-type]
     assert view.summary.startswith("Timeline (")
     json.dumps(view.model_dump(mode="json"))
 

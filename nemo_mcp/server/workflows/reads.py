@@ -1,25 +1,25 @@
-"""Read-only tools: the timeline view and credits."""
+"""The read-only views: the timeline of a project, and the credit balance."""
 
 from __future__ import annotations
 
-import logging
+from nemo_mcp.api import NemoClient, ProjectState
+from nemo_mcp.server.jobs import JobManager
+from nemo_mcp.server.models import CreditsResult, SegmentView, TimelineResult, TrackView
+from nemo_mcp.server.settings import ServerSettings
+from nemo_mcp.server.workflows.projects import Projects
 
-from nemo_mcp.api import (
-    Credits,
-    ProjectState,
-)
-from nemo_mcp.server.models import (
-    CreditsResult,
-    SegmentView,
-    TimelineResult,
-    TrackView,
-)
-from nemo_mcp.server.service_core import ServiceCore
-
-log = logging.getLogger(__name__)
+NOTHING_TO_EXPORT = "Nothing to export yet: upload media (upload_media) or generate a video (edit_video)."
 
 
-class ReadMixin(ServiceCore):
+class Reads:
+    def __init__(
+        self, api: NemoClient, projects: Projects, jobs: JobManager, settings: ServerSettings
+    ) -> None:
+        self.api = api
+        self.projects = projects
+        self.jobs = jobs
+        self.settings = settings
+
     def timeline_view(self, st: ProjectState, *, session_id: str) -> TimelineResult:
         tl = st.timeline
         tracks = [
@@ -40,8 +40,7 @@ class ReadMixin(ServiceCore):
             )
             for tr in tl.tracks
         ]
-        ready = st.export_ready
-        if ready:
+        if st.export_ready:
             readiness = "Ready to export: call export_video."
         elif st.has_media:
             readiness = (
@@ -49,56 +48,35 @@ class ReadMixin(ServiceCore):
                 "timeline (e.g. 'use the uploaded clip'), then export."
             )
         else:
-            readiness = "Nothing to export yet: upload media (upload_media) or generate a video (edit_video)."
-        running = [self.job_view(j) for j in self.jobs.all() if j.session_id == session_id and not j.done]
-        summary = st.summary_line()
-        msg = summary + "\n" + readiness
-        for j in running:
-            msg += f"\nStill running: {j.kind} job {j.job_id} ({j.elapsed_seconds:.0f} s, {j.message})."
+            readiness = NOTHING_TO_EXPORT
         return TimelineResult(
             session_id=session_id,
             title=tl.title,
-            summary=summary,
+            summary=st.summary_line(),
             tracks=tracks,
             duration_seconds=round(tl.duration_ms / 1000, 3) if tl.duration_ms is not None else None,
             resolution=tl.resolution,
             media_count=len(st.video_infos),
-            export_ready=ready,
+            export_ready=st.export_ready,
             readiness=readiness,
-            running=running,
-            message=msg,
+            running=[j.view() for j in self.jobs.all() if j.session_id == session_id and not j.done],
         )
 
     async def get_timeline(self, session_id: str | None) -> TimelineResult:
-        if not session_id and self.projects.current() is None:
+        if not session_id and self.projects.store.current() is None:
             # Not an error: there is simply nothing yet (and hosts/CI probing the tool get a clean answer).
-            readiness = "Nothing to export yet: upload media (upload_media) or generate a video (edit_video)."
-            return TimelineResult(
-                session_id="",
-                summary="No project yet.",
-                readiness=readiness,
-                message="No project yet: upload_media or edit_video creates one. " + readiness,
-            )
-        rec = await self.project(session_id, create=False)
-        st = await self.state(rec)
+            return TimelineResult(session_id="", summary="No project yet.", readiness=NOTHING_TO_EXPORT)
+        rec = await self.projects.resolve(session_id, create=False)
+        st = await self.projects.state(rec)
         view = self.timeline_view(st, session_id=rec.session_id)
-        await self.projects.touch_async(rec.session_id, summary=view.summary, read=True)
+        await self.projects.store.touch_async(rec.session_id, summary=view.summary, read=True)
         return view
 
     async def check_credits(self) -> CreditsResult:
-        try:
-            credits: Credits = await self.api.get_credits()
-        except Exception as exc:
-            raise self.error(exc) from exc
-        anonymous = self._anonymous()
+        credits = await self.api.get_credits()
+        anonymous = self.api.anonymous
         low = credits.available <= self.settings.low_credits
-        register_url: str | None = None
-        if anonymous:
-            try:
-                register_url = self.api.register_url()
-            except Exception:
-                uid = self._user_id()
-                register_url = f"{self.web_url.rstrip('/')}/register" + (f"?bind={uid}" if uid else "")
+        register_url = self.api.register_url() if anonymous else None
         if low and anonymous:
             advice = (
                 f"Free anonymous credits are low. An edit costs about 50 and a generation about 100; export "
@@ -109,24 +87,16 @@ class ReadMixin(ServiceCore):
         elif anonymous:
             advice = (
                 f"Using a free anonymous token. Register at {register_url} to keep your projects and get "
-                "more "
-                "credits."
+                "more credits."
             )
         else:
             advice = ""
-        msg = (
-            f"Credits: {credits.available:g} available, {credits.frozen:g} frozen (in use), "
-            f"{credits.total:g} total."
-        )
-        if advice:
-            msg += " " + advice
         return CreditsResult(
             available=credits.available,
             frozen=credits.frozen,
             total=credits.total,
             low=low,
             anonymous=anonymous,
-            register_url=register_url if anonymous else None,
+            register_url=register_url,
             advice=advice,
-            message=msg,
         )

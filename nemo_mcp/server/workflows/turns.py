@@ -9,6 +9,7 @@ import anyio
 from nemo_mcp.api import (
     HeartbeatEvent,
     MalformedResponseError,
+    NemoClient,
     NemoError,
     ProjectState,
     SessionLostError,
@@ -19,14 +20,13 @@ from nemo_mcp.api import (
     TurnEnded,
     diff,
 )
-from nemo_mcp.server.errors import TaggedError
-from nemo_mcp.server.jobs import Job
-from nemo_mcp.server.models import (
-    EditResult,
-)
+from nemo_mcp.server.failures import ToolFailure, as_failure
+from nemo_mcp.server.jobs import EditJob
+from nemo_mcp.server.models import EditResult
 from nemo_mcp.server.projects import ProjectRecord
-from nemo_mcp.server.service_core import ServiceCore
+from nemo_mcp.server.settings import ServerSettings
 from nemo_mcp.server.translate import ACTION_NOTES, GuiAction, translate
+from nemo_mcp.server.workflows.projects import Projects
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +45,17 @@ def _tool_label(name: str) -> str:
     return "working"
 
 
-class TurnMixin(ServiceCore):
-    async def _turn(self, job: Job, rec: ProjectRecord, text: str) -> EditResult:
+class Turns:
+    def __init__(self, api: NemoClient, projects: Projects, settings: ServerSettings) -> None:
+        self.api = api
+        self.projects = projects
+        self.settings = settings
+
+    async def run(self, job: EditJob, rec: ProjectRecord, text: str) -> EditResult:
+        """Send `text` once and follow the stream to the end; the reply says what changed."""
         sid = rec.session_id
         job.update(message="sending the instruction to the NemoVideo agent")
-        before = await self.state(rec)
+        before = await self.projects.state(rec)
         last = before
         stages: list[str] = []
         end: TurnEnded | None = None
@@ -80,7 +86,7 @@ class TurnMixin(ServiceCore):
                 if landed:
                     stage = f"Stage {len(stages) + 1}: " + "; ".join(c.sentence for c in landed)
                     stages.append(stage)
-                    job.info.setdefault("stages", []).append(stage)
+                    job.stages.append(stage)
                     job.update(message=("landed: " + "; ".join(c.sentence for c in landed))[:200])
                     last = now
             elif isinstance(ev, HeartbeatEvent):
@@ -95,7 +101,7 @@ class TurnMixin(ServiceCore):
         if end.reason == "error":
             err = end.error
             if isinstance(err, SessionLostError):
-                await self._raise_lost(rec)
+                await self.projects.raise_lost(rec)
             if err is not None:
                 if end.accepted:
                     # Say what landed before the failure (the message was not re-sent).
@@ -104,10 +110,9 @@ class TurnMixin(ServiceCore):
                     except NemoError:
                         applied = []
                     if applied:
-                        tag, message = self.describe(err)
-                        raise TaggedError(tag, f"{message} Applied before the error: {'; '.join(applied)}.")
+                        raise as_failure(err).amended(f"Applied before the error: {'; '.join(applied)}.")
                 raise err
-            raise TaggedError("server_error", end.message or "The NemoVideo agent failed. Try again.")
+            raise ToolFailure("server_error", end.message or "The NemoVideo agent failed. Try again.")
 
         notes: list[str] = []
         # ADK has no done event, so a dropped connection can look like a clean close. A close while a tool
@@ -125,7 +130,7 @@ class TurnMixin(ServiceCore):
                     cause = "The NemoVideo backend answered with a gateway page instead of the agent's stream"
                 elif end.reason == "idle_timeout":
                     cause = "The NemoVideo agent sent nothing but keep-alives for too long"
-                raise TaggedError(
+                raise ToolFailure(
                     tag,
                     f"{cause}, and the project did not change while we checked for a few minutes. "
                     "The instruction was NOT re-sent (that could charge twice). Check get_timeline later, "
@@ -136,7 +141,7 @@ class TurnMixin(ServiceCore):
                 "The project state shows the edit was applied."
             )
         else:
-            after = await self.state(rec)
+            after = await self.projects.state(rec)
             if end.silent and not diff(before, after):
                 after = await self._settle(rec, before, after)
 
@@ -161,7 +166,7 @@ class TurnMixin(ServiceCore):
             reply = "Done. " + "; ".join(changes) + "."
         if end.stream_errors and not changes:
             notes.append("The agent reported a problem: " + "; ".join(e[:160] for e in end.stream_errors[:2]))
-        await self.projects.touch_async(sid, summary=summary)
+        await self.projects.store.touch_async(sid, summary=summary)
         return EditResult(
             session_id=sid,
             routed_to="agent",
@@ -171,7 +176,6 @@ class TurnMixin(ServiceCore):
             stages=stages if len(stages) > 1 else [],
             timeline_summary=summary,
             notes=notes,
-            message="",
             next_step=(
                 "Refine with another edit_video instruction, or call export_video to render the MP4."
                 if after.export_ready
@@ -192,7 +196,7 @@ class TurnMixin(ServiceCore):
         return after
 
     async def _recover(
-        self, job: Job, rec: ProjectRecord, last: ProjectState, *, landed: bool = False
+        self, job: EditJob, rec: ProjectRecord, last: ProjectState, *, landed: bool = False
     ) -> tuple[ProjectState, bool]:
         """Skill §3.6: never re-send; check the state until it changes, bounded.
 
@@ -206,7 +210,7 @@ class TurnMixin(ServiceCore):
             try:
                 current = await self.api.get_state(rec.session_id)
             except SessionLostError:
-                await self._raise_lost(rec)
+                await self.projects.raise_lost(rec)
             except NemoError:
                 continue
             if diff(last, current) or landed:

@@ -1,0 +1,73 @@
+"""One failure type for the MCP layer, and the one mapper from any exception to it.
+
+Every failure a tool reports is a `ToolFailure(tag, message)`: the server's own refusals raise it
+directly, and `as_failure(exc)` turns anything else into one (an api `NemoError` keeps its tag and
+message; anything unexpected becomes `[internal]`, logged with its traceback on stderr, with no
+traceback, token or backend JSON in the text). A job keeps the failure object it ended with.
+
+The model reads `[tag] what happened. what to do next`; the tags are listed in `SERVER_TAGS` here and in
+`nemo_mcp.api.errors` for the client's.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from nemo_mcp.api.errors import NemoError, redact
+
+log = logging.getLogger(__name__)
+
+# Server-side tags (the client's tags are listed in nemo_mcp.api.errors).
+SERVER_TAGS = {
+    "bad_url": "a URL that cannot be imported (scheme, credentials)",
+    "path_not_allowed": "a local path outside the allowed folders",
+    "file_not_found": "a local file that does not exist",
+    "unsupported_file": "a file type the backend does not accept",
+    "file_too_large": "a file over the size limit",
+    "no_media": "an upload asked for without any path or URL",
+    "not_exportable": "an export asked for while the timeline is empty",
+    "turn_running": "a new instruction while an agent turn runs on the same project",
+    "unknown_job": "a job handle this server does not know (expired or from another process)",
+    "unknown_tool": "a tool name this server does not have",
+    "no_project": "a session id this server has never seen",
+    "invalid_argument": "an argument that makes no sense",
+    "cancelled": "a job that was cancelled before it finished",
+    "session_lost": "a project the backend no longer knows (a new current project is created)",
+    "internal": "an unexpected failure inside the server",
+}
+
+INTERNAL_MESSAGE = "Something went wrong inside nemo-mcp (details are in the server log). Try again."
+
+
+class ToolFailure(Exception):
+    """A failure the model can act on: a short tag and one or two sentences."""
+
+    def __init__(self, tag: str, message: str) -> None:
+        super().__init__(message)
+        self.tag = tag
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def text(self) -> str:
+        return f"[{self.tag}] {self.message}"
+
+    def amended(self, extra: str) -> ToolFailure:
+        """The same failure with a sentence added (e.g. which project it concerned)."""
+        return ToolFailure(self.tag, f"{self.message} {extra}".strip())
+
+
+def as_failure(exc: BaseException) -> ToolFailure:
+    """The ToolFailure for any exception (never leaks tokens, JSON bodies or tracebacks)."""
+    if isinstance(exc, ToolFailure):
+        return exc
+    if isinstance(exc, NemoError):
+        return ToolFailure(exc.tag, exc.message)
+    log.error("unexpected failure", exc_info=exc)
+    return ToolFailure("internal", INTERNAL_MESSAGE)
+
+
+def invalid_argument(message: str) -> ToolFailure:
+    return ToolFailure("invalid_argument", redact(message))

@@ -1,0 +1,67 @@
+"""The server's lifespan: ONE `NemoClient` (and, with `backend="local"`, the embedded backend started
+in-process first, the client pointed at it), the job task group, the project registry, the service."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+from mcp.server import MCPServer
+
+from nemo_mcp.api import NemoClient
+from nemo_mcp.server.jobs import JobManager
+from nemo_mcp.server.projects import ProjectStore
+from nemo_mcp.server.service import NemoService, build_api_config
+from nemo_mcp.server.settings import ServerSettings
+from nemo_mcp.server.toolkit import AppContext
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServiceSlot:
+    """The running service, for the static resources (the SDK gives them no Context)."""
+
+    service: NemoService | None = None
+
+
+def make_lifespan(
+    settings: ServerSettings, slot: ServiceSlot
+) -> Callable[[MCPServer[AppContext]], AbstractAsyncContextManager[AppContext]]:
+    @asynccontextmanager
+    async def lifespan(server: MCPServer[AppContext]) -> AsyncIterator[AppContext]:
+        async with AsyncExitStack() as stack:
+            base_url = settings.api_url
+            backend_url: str | None = None
+            registry_dir = settings.config_dir
+            if settings.backend == "local":
+                from nemo_mcp.local import Knobs, run_local_backend
+
+                kwargs: dict[str, Any] = {}
+                if settings.local_data_dir is not None:
+                    kwargs["data_dir"] = settings.local_data_dir
+                # NEMO_LOCAL_* variables tune the embedded backend (credits, silent turns, faults...).
+                knobs = (
+                    settings.local_knobs if settings.local_knobs is not None else Knobs.from_env(settings.env)
+                )
+                backend = await stack.enter_async_context(run_local_backend(knobs, **kwargs))
+                base_url = backend_url = str(backend.url)
+                log.info("embedded NemoVideo backend at %s", backend_url)
+                # The embedded backend keeps its sessions in memory, so they end with this process: its
+                # project registry lives with the backend's data, and a restart never resumes a gone project.
+                registry_dir = backend.data_dir / "mcp-projects"
+            api = await stack.enter_async_context(NemoClient(build_api_config(settings, base_url)))
+            tg = await stack.enter_async_context(anyio.create_task_group())
+            jobs = JobManager(tg, heartbeat=settings.heartbeat_seconds)
+            slot.service = NemoService(api, jobs, ProjectStore(registry_dir, settings.server_key), settings)
+            try:
+                yield AppContext(service=slot.service, backend_url=backend_url)
+            finally:
+                slot.service = None
+                tg.cancel_scope.cancel()
+
+    return lifespan

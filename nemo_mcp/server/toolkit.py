@@ -1,0 +1,148 @@
+"""What every tool module shares: the one registration decorator, annotation presets, common fields.
+
+`@nemo_tool(mcp, render=..., title=..., annotations=...)` registers an async function whose return value is a
+result model. The decorator is the one place that
+
+- runs the tool and turns ANY failure into an `is_error` result whose text starts with its tag
+  (`[no_credits] ...`; raising out of a tool would make the SDK prefix "Error executing tool X: "),
+- answers with ONE text block (the module's renderer: what a model reads) plus the model as
+  `structuredContent` (for applications), so nothing is said twice,
+- dedents the docstring into the tool's description (hosts show it as is).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, ParamSpec, TypeVar, cast
+
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import BaseModel, Field
+
+from nemo_mcp.server.failures import ToolFailure, as_failure
+from nemo_mcp.server.jobs import DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS, ProgressFn
+from nemo_mcp.server.service import NemoService
+
+P = ParamSpec("P")
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass
+class AppContext:
+    """What the lifespan yields: the service, and the embedded backend's URL in local mode."""
+
+    service: NemoService
+    backend_url: str | None = None
+
+
+def service_of(ctx: Context) -> NemoService:
+    return cast(AppContext, ctx.request_context.lifespan_context).service
+
+
+def progress_of(ctx: Context) -> ProgressFn:
+    """The request's progress notifications (a no-op when the client sent no progress token)."""
+
+    async def report(progress: float, total: float | None, message: str) -> None:
+        await ctx.report_progress(progress, total, message)
+
+    return report
+
+
+# --- annotation presets (all four hints set explicitly on every tool) ---------------------------------
+
+READ_ONLY = ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True
+)
+LOCAL_READ = ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
+
+
+def writes(
+    *, idempotent: bool = False, destructive: bool = False, open_world: bool = True
+) -> ToolAnnotations:
+    return ToolAnnotations(
+        read_only_hint=False,
+        destructive_hint=destructive,
+        idempotent_hint=idempotent,
+        open_world_hint=open_world,
+    )
+
+
+# --- argument fields shared by several tools --------------------------------------------------------------
+
+WaitSeconds = Annotated[
+    float | None,
+    Field(
+        ge=0,
+        le=MAX_WAIT_SECONDS,
+        description=(
+            f"Seconds to wait before returning status 'running' with a job_id (default "
+            f"{DEFAULT_WAIT_SECONDS:g}, max {MAX_WAIT_SECONDS:g}). The work continues either way."
+        ),
+    ),
+]
+SessionId = Annotated[
+    str | None,
+    Field(
+        max_length=200, description="Project to use (from list_projects). Omit to use the current project."
+    ),
+]
+
+
+# --- responses ---------------------------------------------------------------------------------------------
+
+
+def respond(model: BaseModel, text: str) -> CallToolResult:
+    return CallToolResult(
+        content=[TextContent(type="text", text=text.strip() or "OK")],
+        structured_content=model.model_dump(mode="json"),
+    )
+
+
+def failure_result(failure: ToolFailure) -> CallToolResult:
+    return CallToolResult(content=[TextContent(type="text", text=failure.text)], is_error=True)
+
+
+def lines(*parts: str | None) -> str:
+    """Join the non-empty parts, one per line."""
+    return "\n".join(p for p in parts if p)
+
+
+def nemo_tool(
+    mcp: MCPServer[Any],
+    *,
+    render: Callable[[M], str],
+    title: str,
+    annotations: ToolAnnotations,
+) -> Callable[[Callable[P, Awaitable[M]]], Callable[P, Awaitable[M]]]:
+    """Register the decorated function as a tool (see the module docstring); returns it unchanged."""
+
+    def register(fn: Callable[P, Awaitable[M]]) -> Callable[P, Awaitable[M]]:
+        sig = inspect.signature(fn, eval_str=True)
+        model = sig.return_annotation
+
+        @functools.wraps(fn)
+        async def call(*args: P.args, **kwargs: P.kwargs) -> CallToolResult:
+            try:
+                result = await fn(*args, **kwargs)
+            except Exception as exc:
+                return failure_result(as_failure(exc))
+            return respond(result, render(result))
+
+        # The SDK reads the schema from the signature: the same arguments, and the model as output schema.
+        call.__signature__ = sig.replace(return_annotation=Annotated[CallToolResult, model])  # type: ignore[attr-defined]
+        mcp.tool(
+            name=fn.__name__,
+            title=title,
+            description=inspect.cleandoc(fn.__doc__ or ""),
+            annotations=annotations,
+            structured_output=True,
+        )(call)
+        return fn
+
+    return register

@@ -1,0 +1,16 @@
+"""The tools, one module per family; each has a `register(mcp)` and renders its own text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mcp.server import MCPServer
+
+from nemo_mcp.server.tools import credits, edit, export, jobs, media, projects, timeline
+
+FAMILIES = (media, edit, timeline, credits, export, jobs, projects)
+
+
+def register_all(mcp: MCPServer[Any]) -> None:
+    for family in FAMILIES:
+        family.register(mcp)

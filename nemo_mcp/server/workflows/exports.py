@@ -1,0 +1,171 @@
+"""export_video: readiness check, one render job per project (resumed, never duplicated), polling, and the
+download into the confined folder."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from nemo_mcp.api import NemoClient, RenderFailedError, RenderStatus, SessionLostError
+from nemo_mcp.server.failures import ToolFailure
+from nemo_mcp.server.jobs import EditJob, ExportJob, JobManager, JobStatus, ProgressFn
+from nemo_mcp.server.media_policy import resolve_download_dir, safe_filename, unique_path
+from nemo_mcp.server.models import ExportResult
+from nemo_mcp.server.projects import ProjectRecord
+from nemo_mcp.server.settings import ServerSettings
+from nemo_mcp.server.workflows.projects import Projects
+
+log = logging.getLogger(__name__)
+
+NEXT_AFTER_EXPORT = (
+    "Open the URL to download the MP4, or call export_video(render_id=..., download_dir=...) to save it "
+    "locally."
+)
+NEXT_AFTER_DOWNLOAD = "Done. Refine with edit_video and export again if needed."
+
+
+class Exports:
+    def __init__(
+        self, api: NemoClient, projects: Projects, jobs: JobManager, settings: ServerSettings
+    ) -> None:
+        self.api = api
+        self.projects = projects
+        self.jobs = jobs
+        self.settings = settings
+
+    async def export_video(
+        self,
+        session_id: str | None,
+        render_id: str | None,
+        wait_seconds: float | None,
+        download_dir: str | None,
+        download: bool,
+        progress: ProgressFn,
+        *,
+        overwrite: bool = False,
+    ) -> ExportResult:
+        target_dir: Path | None = None
+        if download or download_dir is not None:
+            target_dir = resolve_download_dir(download_dir, self.settings.download_root)
+        job = await self._job_for(session_id, render_id.strip() if render_id else None, target_dir)
+        if target_dir is not None and job.download_dir is None:
+            job.download_dir = target_dir
+        job.overwrite = job.overwrite or overwrite
+
+        if await self.jobs.wait(job, self.settings.wait_for(wait_seconds), progress):
+            result = job.outcome()
+            if target_dir is not None and result.downloaded_to is None and result.url:
+                result = await self._download(job, result, target_dir)
+            return result
+        view = job.view()
+        return ExportResult(
+            session_id=job.session_id or "",
+            status="running",
+            render_id=job.render_id,
+            progress_percent=view.progress_percent,
+            job=view,
+            next_step=view.next_step,
+        )
+
+    async def _job_for(self, session_id: str | None, render_id: str | None, target: Path | None) -> ExportJob:
+        """The render job to wait on: the one of `render_id`, the one running on the project, or a new one."""
+        if render_id:
+            job = self.jobs.render(render_id)
+            if job is None or job.status is JobStatus.FAILED:
+                rec = await self.projects.resolve(session_id, create=False)
+                job = self._start(rec, render_id, None, target)
+            return job
+        rec = await self.projects.resolve(session_id, create=False)
+        running = self.jobs.running(rec.session_id, ExportJob)
+        if running is not None:
+            return running
+        editing = self.jobs.running(rec.session_id, EditJob)
+        if editing is not None:
+            raise ToolFailure(
+                "turn_running",
+                f"An edit is still running on project {rec.session_id} (job {editing.id}); exporting now "
+                f"would miss it. Wait with get_job(job_id='{editing.id}'), then call export_video.",
+            )
+        st = await self.projects.state(rec)
+        if not st.export_ready:
+            what = (
+                "the uploaded media is not on the timeline yet: ask edit_video to use it"
+                if st.has_media
+                else "upload media (upload_media) or generate a video (edit_video)"
+            )
+            raise ToolFailure(
+                "not_exportable",
+                f"The timeline of project {rec.session_id} is empty, so there is nothing to export. "
+                f"First {what}, then call export_video again.",
+            )
+        return self._start(rec, None, st.draft, target)
+
+    def _start(
+        self, rec: ProjectRecord, render_id: str | None, draft: dict[str, Any] | None, target: Path | None
+    ) -> ExportJob:
+        job = ExportJob(
+            session_id=rec.session_id, description="export (render)", render_id=render_id, download_dir=target
+        )
+        self.jobs.start(job, self._render(job, rec, draft))
+        return job
+
+    async def _render(self, job: ExportJob, rec: ProjectRecord, draft: dict[str, Any] | None) -> ExportResult:
+        job.update(0.0, "submitting the render")
+        rid = job.render_id
+        if rid is None:
+            if draft is None:
+                raise ToolFailure("not_exportable", "There is no timeline to render.")
+            try:
+                rj = await self.api.submit_render(rec.session_id, draft)
+            except SessionLostError:
+                await self.projects.raise_lost(rec)
+            rid = job.render_id = rj.id
+            job.update(rj.progress or 0.0, f"render {rid} {rj.status}")
+        final: RenderStatus | None = None
+        async for st in self.api.poll_render(rid):
+            final = st
+            job.update(st.progress if st.progress is not None else job.progress, f"rendering ({st.status})")
+        if final is None or not final.succeeded:
+            reason = final.error if final and final.error else (final.status if final else "no status")
+            raise RenderFailedError(
+                f"The render {rid} ended without a video ({reason}). Call export_video again to retry.",
+                render_id=rid,
+            )
+        result = ExportResult(
+            session_id=rec.session_id,
+            status="completed",
+            render_id=rid,
+            progress_percent=100.0,
+            url=final.output_url,
+            browser_link=await self.projects.browser_link(rec),
+            link_label=self.settings.link_label,
+            size_bytes=final.size,
+            next_step=NEXT_AFTER_EXPORT,
+        )
+        if job.download_dir is not None:
+            result = await self._download(job, result, job.download_dir)
+        return result
+
+    async def _download(self, job: ExportJob, result: ExportResult, folder: Path) -> ExportResult:
+        rec = self.projects.store.get(result.session_id)
+        stem = (rec.title if rec and rec.title != "project" else f"nemo_{result.session_id}") or "video"
+        dest = unique_path(folder, safe_filename(stem), overwrite=job.overwrite)
+
+        def on_bytes(got: int, total: int) -> None:
+            if total:
+                job.update(message=f"downloading {got / 1048576:.1f} of {total / 1048576:.1f} MB")
+
+        if result.render_id is None:
+            raise ToolFailure("download_failed", "The render has no id to download it by.")
+        path = await self.api.download_render(
+            result.render_id, dest, output_url=result.url, expected_size=result.size_bytes, progress=on_bytes
+        )
+        done = result.model_copy(update={"downloaded_to": str(path), "next_step": NEXT_AFTER_DOWNLOAD})
+        with contextlib.suppress(OSError):
+            done.size_bytes = (await anyio.Path(path).stat()).st_size
+        job.result = done  # get_job reports the saved file too
+        return done
