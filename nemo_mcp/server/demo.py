@@ -19,41 +19,9 @@ from typing import Any, TextIO
 
 import anyio
 
+from nemo_mcp.local.clips import make_clip
+
 DEMO_INSTRUCTION = "extract metadata, generate a summary, and export a trimmed clip"
-
-
-async def make_clip(path: Path, seconds: float = 10.0, size: str = "640x360") -> Path:
-    """A test clip with a moving pattern, a counter and a tone (FFmpeg lavfi sources; no network)."""
-    from nemo_mcp.local.media import run_ffmpeg
-
-    code, err = await run_ffmpeg(
-        [
-            "-loglevel",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            f"testsrc2=size={size}:rate=30:duration={seconds}",
-            "-f",
-            "lavfi",
-            "-i",
-            f"sine=frequency=440:sample_rate=44100:duration={seconds}",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "veryfast",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-shortest",
-            str(path),
-        ],
-        limit=120,
-    )
-    if code != 0 or not await anyio.Path(path).is_file():
-        raise RuntimeError("ffmpeg could not generate the demo clip: " + err[-300:])
-    return path
 
 
 class Conversation:
