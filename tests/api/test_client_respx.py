@@ -17,6 +17,7 @@ from nemo_mcp.api import (
     BackendError,
     BackendUnreachableError,
     DownloadError,
+    HeartbeatEvent,
     MalformedResponseError,
     NemoClient,
     NemoTimeoutError,
@@ -592,6 +593,51 @@ async def test_watchdog_and_overall_budget(
     assert end.reason == reason
     assert end.error_tag == "timeout"
     assert "not re-sent" in (end.message or "")
+
+
+class Handshake(httpx.AsyncByteStream):
+    """Sends ``first``, then waits until the reader saw it (``seen``) before sending ``then``."""
+
+    def __init__(self, first: bytes, then: bytes) -> None:
+        import anyio
+
+        self.first, self.then, self.seen = first, then, anyio.Event()
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield self.first
+        await self.seen.wait()
+        yield self.then
+
+
+@pytest.mark.parametrize(
+    ("keepalive", "style"),
+    [
+        (b": keep-alive\n\n", "comment"),
+        (b"data:\n\n", "empty"),
+        (b'data: {"type": "heartbeat"}\n\n', "typed"),
+        (b"event: ping\n\n", "event"),
+    ],
+)
+async def test_every_heartbeat_form_arrives_while_the_stream_waits(
+    mock: respx.MockRouter, client: tuple[NemoClient, Sleeps], keepalive: bytes, style: str
+) -> None:
+    # liveness as it happens: the stream sends nothing more until the heartbeat has reached the caller
+    import anyio
+
+    api, _ = client
+    stream = Handshake(keepalive, sse({"text": "done"}))
+    mock.post("/run_sse").mock(
+        return_value=httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=stream)
+    )
+    seen: list[Any] = []
+    with anyio.fail_after(5):
+        async for ev in api.stream_turn("123", "make it pop"):
+            seen.append(ev)
+            if isinstance(ev, HeartbeatEvent):
+                stream.seen.set()
+    assert [e.kind for e in seen] == ["heartbeat", "text", "end"]
+    assert seen[0].style == style
+    assert (seen[-1].reason, seen[-1].heartbeat_count) == ("closed", 1)
 
 
 async def test_upload_is_resent_only_after_an_auth_refusal(

@@ -232,6 +232,8 @@ class TurnsMixin(Authenticated):
         now = anyio.current_time()
         hard_deadline = now + cfg.sse_read_timeout
         idle_deadline = now + cfg.sse_idle_timeout
+        # read here, not with httpx-sse's aiter_sse(): the reads need the deadlines below, and the parser
+        # (httpx-sse's decoders, fed chunk by chunk) must see comment keep-alives (see nemo_mcp/api/sse.py)
         chunks = resp.aiter_bytes().__aiter__()
         counted = parser.event_count  # non-heartbeat events seen when the idle deadline was last moved
         reason: TurnEndReason | None = None
