@@ -196,7 +196,7 @@ class ApiConfig:
     download_timeout: float = 120.0  # per read while downloading
 
     # /run_sse
-    sse_read_timeout: float = 900.0  # overall budget of one turn (curl --max-time 900 in the skill)
+    sse_read_timeout: float = 900.0  # overall budget of one turn ("Timeout: 15 min", docs/skill.md)
     sse_idle_timeout: float = 600.0  # watchdog: end the turn after this long with heartbeats only
 
     # retries of idempotent calls (GET, anonymous-token, claim-token)

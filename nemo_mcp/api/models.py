@@ -94,7 +94,7 @@ class ProjectState(BaseModel):
 
     @property
     def export_ready(self) -> bool:
-        """Skill §3.5a: ``draft.t`` exists and one track has a non-empty ``sg``."""
+        """``draft.t`` exists and one track has a non-empty ``sg`` (docs/nemo-api.md §3.2, §8 C21)."""
         return export_ready(self.draft)
 
     @property

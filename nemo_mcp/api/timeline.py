@@ -322,7 +322,7 @@ class Timeline(BaseModel):
         return f"{self.width}x{self.height}" if self.width and self.height else None
 
     def summary_line(self) -> str:
-        """The skill's one-line summary, e.g.
+        """The skill's one-line summary (docs/skill.md, "Backend Response Translation"), e.g.
 
         ``Timeline (3 tracks): 1. Video: city timelapse (0-10s) 2. BGM: Lo-fi (0-10s, 35%)
         3. Title: "Urban Dreams" (0-3s)`` (on one line).
@@ -335,7 +335,7 @@ class Timeline(BaseModel):
 
 
 def export_ready(draft: Any) -> bool:
-    """Skill §3.5a: ``draft.t`` exists and at least one track has a non-empty ``sg``."""
+    """``draft.t`` exists and at least one track has a non-empty ``sg`` (docs/nemo-api.md §3.2, §8 C21)."""
     if not isinstance(draft, Mapping):
         return False
     tracks = draft.get("t")
