@@ -37,6 +37,7 @@ from nemo_mcp.api.errors import (
     TransientError,
     UnsupportedFileError,
 )
+from nemo_mcp.api.media import MediaFile
 from nemo_mcp.api.models import (
     Credits,
     HeartbeatEvent,
@@ -69,6 +70,7 @@ __all__ = [
     "FileTooLargeError",
     "HeartbeatEvent",
     "MalformedResponseError",
+    "MediaFile",
     "MediaNotFoundError",
     "MissingClientIdError",
     "NemoClient",

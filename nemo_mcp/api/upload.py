@@ -16,21 +16,9 @@ from typing import Any
 
 import anyio
 
-from nemo_mcp.api.media import FAMILY, MediaFamily, MediaFile, file_changed, open_checked, preflight
+from nemo_mcp.api.media import MediaFile, file_changed, open_checked
 
-# FAMILY, MediaFamily, PreflightResult and preflight are TEMPORARY re-exports: nemo_mcp.server.media_policy
-# imports them from here until it switches to nemo_mcp.api.media, their home; delete them then.
-__all__ = [
-    "FAMILY",
-    "MediaFamily",
-    "MultipartBody",
-    "PreflightResult",
-    "ProgressFn",
-    "build_multipart",
-    "preflight",
-]
-
-PreflightResult = MediaFile  # TEMPORARY, see __all__
+__all__ = ["MultipartBody", "ProgressFn", "build_multipart"]
 
 
 def _quote_filename(name: str) -> str:
