@@ -339,6 +339,19 @@ async def test_run_sse_reset_mid_stream_is_interrupted(
     assert route.call_count == 1
 
 
+async def test_run_sse_answered_with_one_json_document(
+    mock: respx.MockRouter, client: tuple[NemoClient, Sleeps]
+) -> None:
+    api, _ = client
+    body = b'{\r\n  "content": {"parts": [{"text": "Done."}]},\r\n  "author": "nemo_agent"\r\n}\r\n'
+    mock.post("/run_sse").mock(
+        return_value=httpx.Response(200, content=body, headers={"content-type": "application/json"})
+    )
+    events = await turn(api)
+    assert [e.kind for e in events] == ["text", "end"]
+    assert (events[-1].reason, events[-1].texts) == ("closed", ["Done."])
+
+
 async def test_run_sse_business_error_in_200_json(
     mock: respx.MockRouter, client: tuple[NemoClient, Sleeps]
 ) -> None:

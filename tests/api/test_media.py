@@ -200,6 +200,13 @@ def test_missing_file_and_dangling_link(tmp_path: Path) -> None:
     dangling.symlink_to(tmp_path / "deleted.mp4")
     with pytest.raises(MediaNotFoundError):
         preflight(dangling)
+    with pytest.raises(MediaNotFoundError):  # ~user of no such user: a literal name, not a crash
+        preflight("~no-such-user-3141/clip.mp4")
+    loop = tmp_path / "loop.mp4"
+    loop.symlink_to(loop)
+    with pytest.raises(MediaNotFoundError) as looping:
+        preflight(loop)
+    assert "loop.mp4" in str(looping.value)
 
 
 def test_folder(tmp_path: Path) -> None:

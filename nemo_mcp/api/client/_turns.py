@@ -175,7 +175,9 @@ class TurnsMixin(Authenticated):
                         # a 2xx JSON document instead of a stream: interpret it as one event
                         state["accepted"] = True
                         if isinstance(payload, (dict, list)):
-                            for ev in parser.feed(b"data: " + raw.replace(b"\n", b" ") + b"\n\n"):
+                            # one data line: a raw CR or LF in a JSON text is only whitespace between tokens
+                            line = raw.replace(b"\r", b" ").replace(b"\n", b" ")
+                            for ev in parser.feed(b"data: " + line + b"\n\n"):
                                 yield ev
                         for ev in parser.close():
                             yield ev
