@@ -75,6 +75,9 @@ class Knobs:
     strict_attribution: bool = False  # 402 on render whenever X-Skill-* headers are missing
     claim_ttl_seconds: float = 604800.0  # browser-link (claim) token lifetime, `expires_in`
     render_min_seconds: float = 0.0
+    # URL import (urlfetch.py)
+    allow_private_url_import: bool = False  # also fetch loopback/private/link-local targets (tests)
+    url_import_timeout: float = 30.0  # seconds per URL, redirects included
     # faults
     latency: float = 0.0  # seconds added to every request
     fail_5xx: int = 0  # the next N requests (matching fail_5xx_path) get 503

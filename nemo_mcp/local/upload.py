@@ -1,50 +1,33 @@
-"""Uploads: multipart `files` parts streamed to disk chunk by chunk, or loopback URL imports; then a probe.
+"""Uploads: multipart `files` parts streamed to disk chunk by chunk (URL imports: `urlfetch.py`); then a
+probe.
 
 Nothing is held whole in memory: python-multipart's streaming parser hands us each chunk as it arrives and
-we write it straight to the file. File names are reduced to a safe base name, and every file lands inside
-`<data_dir>/uploads/<session_id>/`.
+we write it straight to the file. The name the user gave a file is kept for display; on disk every file is
+`<data_dir>/uploads/<session_id>/<random hex>.<ext>` (names.py states the rule).
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import re
-import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import unquote, urlsplit
 
-import httpx
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from nemo_mcp.local.addresses import is_loopback_url
 from nemo_mcp.local.envelope import TOO_LARGE, UNSUPPORTED, ApiError, bad_request
 from nemo_mcp.local.media import AUDIO_EXTS, IMAGE_EXTS, VIDEO_EXTS, Probe, probe
+from nemo_mcp.local.names import create_unique, display_name, disposition_params, extension, part_filename
 
 ALLOWED_EXTS = VIDEO_EXTS | IMAGE_EXTS | AUDIO_EXTS
 SUPPORTED = "mp4, mov, avi, webm, mkv, jpg, png, gif, webp, mp3, wav, m4a, aac"
 
 
-def safe_name(raw: str) -> str:
-    """A base name without directories, control characters or leading dots (path tricks end here)."""
-    base = re.split(r"[\\/]", raw.replace("\x00", ""))[-1]
-    base = re.sub(r"[^A-Za-z0-9._ -]", "_", base).strip(" .")
-    if len(base) > 120:
-        stem, dot, ext = base.rpartition(".")
-        base = (stem[:100] + dot + ext[:10]) if dot else base[:120]
-    return base or "upload"
-
-
-def extension(name: str) -> str:
-    return name.rsplit(".", 1)[-1].lower() if "." in name else ""
-
-
 @dataclass
 class Written:
-    name: str  # sanitized display name
+    name: str  # the user's name for the file, for display only (names.display_name)
     path: Path
     size: int = 0
     sha: Any = field(default_factory=hashlib.sha256)
@@ -85,17 +68,14 @@ class _Sink:
         self._header_field = self._header_value = b""
 
     def _headers_done(self) -> None:
-        _, params = parse_options_header(self._headers.get(b"content-disposition", b""))
-        if params.get(b"name") != b"files" or self.error:
+        params = disposition_params(self._headers.get(b"content-disposition", b""))
+        if params.get("name") != "files" or self.error:
             return  # other fields are ignored
-        raw = params.get(b"filename", b"").decode("utf-8", "replace")
-        name = safe_name(raw)
+        name = display_name(part_filename(params) or "")
         if extension(name) not in ALLOWED_EXTS:
-            self.error = ApiError(
-                UNSUPPORTED, f"Unsupported file type: {name}. Supported formats: {SUPPORTED}"
-            )
+            self.error = unsupported(name)
             return
-        written = Written(name, self.folder / f"{secrets.token_hex(4)}_{name}")
+        written = Written(name, create_unique(self.folder, extension(name)))
         self.files.append(written)
         self._current = written
         self._handle = written.path.open("wb")
@@ -119,6 +99,10 @@ class _Sink:
         if self._handle is not None:
             self._handle.close()
         self._handle, self._current = None, None
+
+
+def unsupported(name: str) -> ApiError:
+    return ApiError(UNSUPPORTED, f"Unsupported file type: {name}. Supported formats: {SUPPORTED}")
 
 
 def too_large(name: str, cap: int) -> ApiError:
@@ -169,45 +153,6 @@ async def receive_multipart(
         discard(sink.files)
         raise bad_request("no file in the request: send one or more multipart parts named 'files'")
     return sink.files
-
-
-async def fetch_urls(urls: list[str], folder: Path, cap: int) -> list[Written]:
-    """Import by URL. Offline, only loopback URLs can be fetched."""
-    for url in urls:
-        if urlsplit(url).scheme not in ("http", "https") or not is_loopback_url(url):
-            raise bad_request(
-                f"The local (offline) backend cannot fetch remote URLs: {url}. "
-                "Upload the file itself instead."
-            )
-    folder.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 (one cheap local mkdir)
-    files: list[Written] = []
-    try:
-        async with httpx.AsyncClient(timeout=30, follow_redirects=False, trust_env=False) as client:
-            for url in urls:
-                name = safe_name(unquote(urlsplit(url).path.rsplit("/", 1)[-1]))
-                if extension(name) not in ALLOWED_EXTS:
-                    raise ApiError(
-                        UNSUPPORTED, f"Unsupported file type: {name}. Supported formats: {SUPPORTED}"
-                    )
-                item = Written(name, folder / f"{secrets.token_hex(4)}_{name}")
-                files.append(item)
-                async with client.stream("GET", url) as resp:
-                    if resp.status_code != 200:
-                        raise bad_request(f"could not fetch {url}: HTTP {resp.status_code}")
-                    with item.path.open("wb") as handle:
-                        async for chunk in resp.aiter_bytes():
-                            item.size += len(chunk)
-                            if item.size > cap:
-                                raise too_large(name, cap)
-                            item.sha.update(chunk)
-                            handle.write(chunk)
-    except ApiError:
-        discard(files)
-        raise
-    except httpx.HTTPError as exc:
-        discard(files)
-        raise bad_request(f"could not fetch the URL: {exc}") from None
-    return files
 
 
 async def classify(item: Written) -> tuple[str, Probe]:

@@ -1,16 +1,17 @@
-"""Uploads: multipart streamed to disk, probing, placement, refusals, loopback URL import."""
+"""Uploads: multipart streamed to disk, probing, placement, refusals, importing our own CDN URLs."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from nemo_mcp.local import Knobs, LocalBackend, run_local_backend
-from nemo_mcp.local.upload import safe_name
+from nemo_mcp.local.names import display_name
 from tests.local.helpers import start, state, upload
 
 pytestmark = pytest.mark.anyio
@@ -67,8 +68,8 @@ async def test_path_tricks_stay_inside_the_data_dir(
         # the static route refuses traversal too
         assert (await client.get("/cdn/../../etc/passwd")).status_code == 404
         assert (await client.get("/cdn/uploads/%2e%2e/%2e%2e/etc/passwd")).status_code == 404
-    assert safe_name("a/b/../c\x00d.mp4") == "cd.mp4"
-    assert safe_name("...") == "upload"
+    assert display_name("a/b/../c\x00d.mp4") == "cd.mp4"
+    assert display_name("...") == "upload"
 
 
 async def _post(
@@ -136,7 +137,7 @@ async def test_multipart_is_written_to_disk_while_it_streams(local_backend: Loca
                 yield chunk
                 if i == 40:
                     await asyncio.sleep(0.3)
-                    seen_on_disk.extend(p.stat().st_size for p in folder.glob("*big.mp4"))
+                    seen_on_disk.extend(p.stat().st_size for p in folder.glob("*.mp4"))
             yield f"\r\n--{boundary}--\r\n".encode()
 
         r = await client.post(
@@ -147,10 +148,12 @@ async def test_multipart_is_written_to_disk_while_it_streams(local_backend: Loca
         assert r.json()["code"] == 4001  # zeros are not a video
         assert seen_on_disk
         assert seen_on_disk[0] >= 4 * 1024 * 1024
-        assert not list(folder.glob("*big.mp4"))  # and cleaned up after the refusal
+        assert not list(folder.glob("*.mp4"))  # and cleaned up after the refusal
 
 
-async def test_url_import_loopback_only(local_backend: LocalBackend, media: dict[str, Path]) -> None:
+async def test_url_import_of_our_own_cdn_url(local_backend: LocalBackend, media: dict[str, Path]) -> None:
+    """Our own /cdn/ URLs are read from the data dir (no connection, so no knob needed); a loopback URL
+    that is not ours is refused (test_url_import.py has the rules)."""
     async with httpx.AsyncClient(base_url=local_backend.url, timeout=30) as client:
         headers, sid = await start(client)
         first = (await upload(client, headers, sid, media["clip2"]))["data"]["files"][0]
@@ -160,11 +163,13 @@ async def test_url_import_loopback_only(local_backend: LocalBackend, media: dict
         imported = r.json()["data"]["files"][0]
         assert imported["hash"] == first["hash"]
         assert imported["duration"] == first["duration"]
+        assert imported["filename"] == first["filename"] == "second.mp4"
+        assert imported["cdn_url"] != first["cdn_url"]
+        assert local_backend.stats.requests[urlsplit(first["cdn_url"]).path] == 0  # never fetched
         r = await client.post(
-            url, headers=headers, json={"urls": ["https://example.com/a.mp4"], "source_type": "url"}
+            url, headers=headers, json={"urls": ["http://127.0.0.1:9/a.mp4"], "source_type": "url"}
         )
         assert r.status_code == 400
-        assert "cannot fetch remote URLs" in r.json()["message"]
         r = await client.post(url, headers=headers, json={"urls": [], "source_type": "url"})
         assert r.status_code == 400
         assert len((await state(client, headers, sid))["video_infos"]) == 2

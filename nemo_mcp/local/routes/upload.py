@@ -3,8 +3,9 @@ probed, added to the session's media and (videos, images) to the end of the main
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -12,10 +13,12 @@ from starlette.routing import Route
 
 from nemo_mcp.local import draft as drafts
 from nemo_mcp.local.envelope import ApiError, bad_request, ok
+from nemo_mcp.local.files import own_cdn_file
 from nemo_mcp.local.routes.context import base_url, caller, read_json, state_of
 from nemo_mcp.local.sessions import find_session
-from nemo_mcp.local.state import Media
-from nemo_mcp.local.upload import classify, discard, fetch_urls, receive_multipart, too_large
+from nemo_mcp.local.state import BackendState, Media
+from nemo_mcp.local.upload import classify, discard, receive_multipart, too_large
+from nemo_mcp.local.urlfetch import fetch_urls, import_failed
 
 
 async def upload(request: Request) -> Response:
@@ -35,7 +38,15 @@ async def upload(request: Request) -> Response:
         urls = body.get("urls")
         if not isinstance(urls, list) or not urls or not all(isinstance(u, str) for u in urls):
             raise bad_request('JSON uploads need {"urls": ["<url>", ...], "source_type": "url"}')
-        files = await fetch_urls(urls, folder, cap)
+        origins = _origins(request)
+        files = await fetch_urls(
+            urls,
+            folder,
+            cap,
+            own_file=lambda url: _own(state, url, origins),
+            allow_private=state.knobs.allow_private_url_import,
+            limit=state.knobs.url_import_timeout,
+        )
     else:
         raise bad_request(
             'Send multipart/form-data with parts named "files", or JSON {"urls": [...], "source_type": "url"}'
@@ -45,9 +56,12 @@ async def upload(request: Request) -> Response:
         probed = [(item, *await classify(item)) for item in files]
     except ApiError:
         discard(files)
+        if not ctype.startswith("multipart/form-data"):
+            raise import_failed() from None  # not media: the one URL-import answer
         raise
     for item, kind, info in probed:
-        url = f"{base_url(request)}/cdn/uploads/{session.session_id}/{quote(item.path.name)}"
+        # the disk name (random hex + extension), never the user's name; quoted all the same
+        url = f"{base_url(request)}/cdn/uploads/{quote(session.session_id)}/{quote(item.path.name)}"
         duration = info.duration if kind != "image" else 0.0
         entry: dict[str, Any] = {
             "filename": item.name,
@@ -67,6 +81,29 @@ async def upload(request: Request) -> Response:
         if kind in ("video", "image"):
             _place(session.state, entry)
     return ok({"files": entries, "session_state_applied": True})
+
+
+def _own(state: BackendState, url: str, origins: set[tuple[str, int]]) -> tuple[Path, str | None] | None:
+    """One of our own /cdn/ URLs: its file, and the name it was uploaded or generated under."""
+    path = own_cdn_file(state.data_dir, url, origins)
+    if path is None:
+        return None
+    for session in state.sessions.values():
+        for item in session.media.values():
+            if item.path == path:
+                return path, str(item.info["filename"])
+    return path, None
+
+
+def _origins(request: Request) -> set[tuple[str, int]]:
+    """Where this backend answers: the request's own base URL and the listening socket's port."""
+    base = urlsplit(base_url(request))
+    default = 443 if base.scheme == "https" else 80
+    found = {((base.hostname or "").lower(), base.port or default)}
+    server = request.scope.get("server")
+    if server and server[1]:
+        found.add(((str(server[0]) or "").lower(), int(server[1])))
+    return found
 
 
 def _place(project: dict[str, Any], entry: dict[str, Any]) -> None:
