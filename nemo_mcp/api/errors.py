@@ -21,6 +21,8 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar, Self
 
+from nemo_mcp.api import links
+
 __all__ = [
     "AgentError",
     "AuthError",
@@ -204,9 +206,7 @@ class NoCreditsError(NemoError):
     def with_user(self, user_id: str | None, web_url: str, anonymous: bool) -> NoCreditsError:
         """Return a copy whose message carries the registration (anonymous) or top-up (registered) advice."""
         if anonymous:
-            url = f"{web_url.rstrip('/')}/register"
-            if user_id:
-                url += f"?bind={user_id}"
+            url = links.register_url(web_url, user_id, anonymous=True)
             msg = (
                 "The free anonymous credits are used up. Register at "
                 f"{url} to keep this work and get more credits, then try again."

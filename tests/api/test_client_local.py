@@ -169,7 +169,7 @@ async def test_env_token_is_used_without_minting(
 ) -> None:
     async with NemoClient(make_config(local_backend.url)) as minted:
         await minted.get_credits()
-        token = minted._token
+        token = minted._transport.auth.token
     async with NemoClient(
         make_config(local_backend.url, token=token, config_dir=Path("/nonexistent/x"))
     ) as api:
@@ -217,9 +217,9 @@ async def test_missing_client_id_400_regenerates_once(
         await api.get_credits()
     # client id from the file was accepted (<= 64 chars); now force the 400 path with an over-long id
     async with NemoClient(make_config(local_backend.url, persist_token=False)) as api:
-        api._client_id = "y" * 65
+        api._transport.auth._client_id = "y" * 65
         await api.get_credits()
-        assert api._client_id != "y" * 65
+        assert api._transport.auth._client_id != "y" * 65
     assert (config_dir / "client_id").read_text().strip() != "x" * 64
 
 
@@ -310,7 +310,7 @@ async def test_plan_required_402_is_not_credits(
     draft = (await api.get_state(sid)).draft
     local_backend.knobs.strict_attribution = True
     for name in ("X-Skill-Source", "X-Skill-Version", "X-Skill-Platform"):
-        del api._http.headers[name]  # simulate a client that forgets the attribution headers
+        del api._transport._http.headers[name]  # simulate a client that forgets the attribution headers
     with pytest.raises(PlanRequiredError) as info:
         await api.submit_render(sid, draft)
     assert info.value.tag == "plan_required"

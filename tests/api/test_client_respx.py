@@ -54,7 +54,7 @@ def mock() -> AsyncIterator[respx.MockRouter]:
 async def client(make_config: Callable[..., ApiConfig]) -> AsyncIterator[tuple[NemoClient, Sleeps]]:
     async with NemoClient(make_config(BASE, max_retries=2, retry_base_delay=0.5, retry_max_delay=8.0)) as api:
         sleeps = Sleeps()
-        api._sleep = sleeps
+        api._transport.sleep = sleeps
         yield api, sleeps
 
 

@@ -62,7 +62,7 @@ async def test_no_log_record_contains_the_token(
         assert isinstance(ended, TurnEnded)
         assert ended.error is not None
         errors.append(ended.error)
-        token = api._token
+        token = api._transport.auth.token
         assert token is not None
         assert token.startswith("nmv_usr_")
         seen_reprs = [

@@ -155,8 +155,8 @@ async def polling(make_config: Callable[..., ApiConfig]) -> AsyncIterator[tuple[
     )
     async with NemoClient(cfg) as api:
         clock = Clock()
-        api._clock = clock
-        api._sleep = clock.sleep
+        api._transport.clock = clock
+        api._transport.sleep = clock.sleep
         yield api, clock
 
 

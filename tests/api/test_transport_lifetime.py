@@ -50,15 +50,15 @@ async def test_constructing_a_client_builds_no_http_client(
     make_config: Callable[..., ApiConfig], ssl_contexts: list[str]
 ) -> None:
     api = NemoClient(make_config(BASE))
-    assert api._http_client is None
+    assert api._transport._http_client is None
     assert ssl_contexts == []
     await api.aclose()  # closing a client that was never used
     await api.aclose()  # and again
-    assert api._http_client is None
+    assert api._transport._http_client is None
     with pytest.raises(BackendUnreachableError):
         await api.get_credits()
     with pytest.raises(BackendUnreachableError):
-        api._http  # noqa: B018 - a closed client does not create a new httpx client
+        api._transport._http  # noqa: B018 - a closed client does not create a new httpx client
 
 
 async def test_first_request_builds_the_ssl_context_in_a_worker_thread(
@@ -69,10 +69,10 @@ async def test_first_request_builds_the_ssl_context_in_a_worker_thread(
             assert ssl_contexts == []
             await api.get_credits()
             assert ssl_contexts == ["worker thread"]
-            first = api._http_client
+            first = api._transport._http_client
             assert first is not None
             await api.get_credits()
-            assert api._http_client is first
+            assert api._transport._http_client is first
             assert ssl_contexts == ["worker thread"]
         assert first.is_closed
 
@@ -83,18 +83,18 @@ async def test_concurrent_first_requests_share_one_client(
     built: list[httpx.AsyncClient] = []
     with mocked():
         async with NemoClient(make_config(BASE)) as api:
-            real = api._new_client
+            real = api._transport._new_client
 
             def counting(verify: Any) -> httpx.AsyncClient:
                 built.append(real(verify))
                 return built[-1]
 
-            api._new_client = counting  # type: ignore[method-assign]
+            api._transport._new_client = counting  # type: ignore[method-assign]
             async with anyio.create_task_group() as tg:
                 for _ in range(6):
                     tg.start_soon(api.get_credits)
             assert len(built) == 1
-            assert api._http_client is built[0]
+            assert api._transport._http_client is built[0]
         assert built[0].is_closed
 
 
@@ -127,7 +127,7 @@ async def test_the_pool_keeps_as_many_idle_connections_as_it_may_open(
     make_config: Callable[..., ApiConfig],
 ) -> None:
     async with NemoClient(make_config(BASE)) as api:
-        pool = (await api._client())._transport._pool  # type: ignore[attr-defined]
+        pool = (await api._transport.client())._transport._pool  # type: ignore[attr-defined]
         assert pool._max_connections == MAX_CONNECTIONS
         assert pool._max_keepalive_connections == MAX_CONNECTIONS
 
@@ -138,7 +138,7 @@ async def test_a_burst_reuses_its_connections_afterwards(
     """20 concurrent calls open up to 20 connections; the next burst reuses them instead of reconnecting."""
     async with NemoClient(make_config(local_backend.url)) as api:
         await api.get_credits()  # token minted, client created
-        pool = (await api._client())._transport._pool  # type: ignore[attr-defined]
+        pool = (await api._transport.client())._transport._pool  # type: ignore[attr-defined]
 
         async def burst() -> None:
             async with anyio.create_task_group() as tg:

@@ -44,7 +44,7 @@ async def api(make_config: Callable[..., ApiConfig]) -> AsyncIterator[NemoClient
         async def no_wait(delay: float) -> None:
             return None
 
-        client._sleep = no_wait
+        client._transport.sleep = no_wait
         yield client
 
 

@@ -6,21 +6,24 @@
   ``rate_limit_retry_delay`` and retries once, then explains the one-token-per-7-days limit.
 - A refused anonymous token is re-minted once (never ``NEMO_TOKEN``); concurrent refusals mint once.
 - The user id (for the ``?bind=`` registration link) is remembered from tokens, sessions and states.
+
+:class:`Auth` belongs to the :class:`~nemo_mcp.api.client._transport.Transport` that creates it: the
+transport asks it for the token of each request, and it sends its own token requests through that
+transport (seen here only as a :class:`Channel`, so this module does not import the transport's).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
-from typing import Any, Literal
-from urllib.parse import quote
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Literal, Protocol
 
 import anyio
-import httpx
 
-from nemo_mcp.api.client._transport import Transport
+from nemo_mcp.api import links
 from nemo_mcp.api.config import ApiConfig
+from nemo_mcp.api.envelope import Endpoint
 from nemo_mcp.api.errors import (
     AuthError,
     MalformedResponseError,
@@ -31,31 +34,53 @@ from nemo_mcp.api.errors import (
 )
 from nemo_mcp.api.identity import IdentityStore, StoredToken, parse_expiry
 
-__all__ = ["Authenticated", "TokenSource"]
+__all__ = ["Auth", "Channel", "TokenSource"]
 
 log = logging.getLogger("nemo_mcp.api")
 
 TokenSource = Literal["env", "stored", "minted", "none"]
 
 
-class Authenticated(Transport):
-    """The transport plus the token and user identity of this client."""
+class Channel(Protocol):
+    """What :class:`Auth` uses of the transport that owns it."""
 
-    def __init__(
-        self, config: ApiConfig | None = None, *, transport: httpx.AsyncBaseTransport | None = None
-    ) -> None:
-        super().__init__(config, transport=transport)
-        cfg = self.config
+    @property
+    def config(self) -> ApiConfig: ...
+
+    @property
+    def sleep(self) -> Callable[[float], Awaitable[None]]: ...
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        endpoint: Endpoint,
+        headers: Mapping[str, str] | None = None,
+        auth: bool = True,
+        idempotent: bool = False,
+        retry_rate_limit: bool = True,
+    ) -> Any: ...
+
+
+class Auth:
+    """The token and user identity of one client. ``channel`` is the transport that owns this object; its
+    ``config`` is read at each use (it may be replaced), except ``token``, ``client_id`` and ``config_dir``,
+    which are read once here."""
+
+    def __init__(self, channel: Channel) -> None:
+        self._channel = channel
+        cfg = channel.config
         self._store = IdentityStore(cfg.config_dir)
         self._token: str | None = cfg.token
         self._token_source: TokenSource = "env" if cfg.token else "none"
         self._expires_at: float | None = None
         self._user_id: str | None = None
         self._client_id: str | None = cfg.client_id
-        self._auth_lock = anyio.Lock()
+        self._lock = anyio.Lock()
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={self.config.base_url!r}, auth={self._token_source!r})"
+        return f"Auth(source={self._token_source!r})"
 
     @property
     def user_id(self) -> str | None:
@@ -72,38 +97,44 @@ class Authenticated(Transport):
     def token_source(self) -> TokenSource:
         return self._token_source
 
-    def register_url(self) -> str:
-        """``$NEMO_WEB_URL/register?bind=<anonymous user id>`` (without ``bind`` when the id is unknown)."""
-        url = f"{self.config.web_url}/register"
-        if self._user_id and self.anonymous:
-            url += f"?bind={quote(self._user_id, safe='')}"
-        return url
+    @property
+    def token(self) -> str | None:
+        """The bearer token in use, if any. It only goes into the ``Authorization`` header to ``base_url``."""
+        return self._token
 
-    def _note_user(self, user_id: Any) -> None:
+    def register_url(self) -> str:
+        """``$NEMO_WEB_URL/register?bind=<anonymous user id>`` (without ``bind`` when the id is unknown or the
+        token is not anonymous); see :func:`nemo_mcp.api.links.register_url`."""
+        return links.register_url(self._channel.config.web_url, self._user_id, anonymous=self.anonymous)
+
+    def note_user(self, user_id: Any) -> None:
+        """Remember the user id a token, session or state named (ignored unless a short non-blank string)."""
         if isinstance(user_id, str) and user_id.strip() and len(user_id) <= 200:
             self._user_id = user_id.strip()
 
-    def _token_usable(self) -> bool:
+    def _usable(self) -> bool:
         if not self._token:
             return False
         if self._token_source == "env" or self._expires_at is None:  # noqa: S105
             return True
         return StoredToken(token=self._token, expires_at=self._expires_at).valid()
 
-    def _can_remint(self) -> bool:
+    def can_remint(self) -> bool:
+        """False for ``NEMO_TOKEN``: only an anonymous token is ever replaced."""
         return self._token_source != "env"  # noqa: S105
 
     async def ensure_token(self) -> str:
         """The bearer token: ``NEMO_TOKEN``, else a stored unexpired anonymous token, else a new one."""
-        if self._token_usable():
+        if self._usable():
             assert self._token is not None
             return self._token
-        async with self._auth_lock:
-            if self._token_usable():
+        async with self._lock:
+            if self._usable():
                 assert self._token is not None
                 return self._token
-            if self.config.persist_token and self._token_source in ("none",):
-                stored = self._store.load_token(self.config.base_url)
+            cfg = self._channel.config
+            if cfg.persist_token and self._token_source in ("none",):
+                stored = self._store.load_token(cfg.base_url)
                 if stored is not None and stored.valid():
                     self._set_token(stored.token, "stored", stored.expires_at, stored.user_id)
                     log.debug("using the stored anonymous NemoVideo token")
@@ -120,7 +151,7 @@ class Authenticated(Transport):
         self._token_source = source
         self._expires_at = expires_at
         if user_id:
-            self._note_user(user_id)
+            self.note_user(user_id)
 
     def _client_id_value(self) -> str:
         if self._client_id is None:
@@ -128,13 +159,14 @@ class Authenticated(Transport):
         return self._client_id
 
     async def _mint(self) -> None:
-        """``POST /api/auth/anonymous-token`` with ``X-Client-Id``. Caller holds ``_auth_lock``."""
+        """``POST /api/auth/anonymous-token`` with ``X-Client-Id``. Caller holds ``_lock``."""
+        cfg = self._channel.config
         client_id = self._client_id_value()
         regenerated = False
         waited = False
         while True:
             try:
-                data = await self._request(
+                data = await self._channel.request(
                     "POST",
                     "/api/auth/anonymous-token",
                     endpoint="token",
@@ -161,9 +193,9 @@ class Authenticated(Transport):
                 waited = True
                 log.info(
                     "anonymous-token request rate-limited; retrying once in %.1f s",
-                    self.config.rate_limit_retry_delay,
+                    cfg.rate_limit_retry_delay,
                 )
-                await self._sleep(self.config.rate_limit_retry_delay)
+                await self._channel.sleep(cfg.rate_limit_retry_delay)
         if not isinstance(data, Mapping):
             raise MalformedResponseError("NemoVideo did not return a token. Try again, or set NEMO_TOKEN.")
         token = data.get("token") or data.get("access_token")
@@ -178,25 +210,28 @@ class Authenticated(Transport):
         user_id = data.get("user_id") if isinstance(data.get("user_id"), str) else None
         self._set_token(token, "minted", expires_at, user_id)
         log.info("obtained an anonymous NemoVideo token (100 free credits)")
-        if self.config.persist_token:
+        if cfg.persist_token:
             self._store.save_token(
-                self.config.base_url,
+                cfg.base_url,
                 StoredToken(token=token, expires_at=expires_at, user_id=user_id, client_id=client_id),
             )
 
-    async def _remint(self, rejected: str | None) -> None:
-        async with self._auth_lock:
-            if self._token is not None and self._token != rejected and self._token_usable():
+    async def remint(self, rejected: str | None) -> None:
+        """Replace the anonymous token ``rejected`` by a new one (once, however many tasks saw it refused)."""
+        async with self._lock:
+            if self._token is not None and self._token != rejected and self._usable():
                 return  # another task already replaced the rejected token
             log.info("NemoVideo rejected the token; requesting a new anonymous token once")
-            if self.config.persist_token:
-                self._store.forget_token(self.config.base_url)
+            cfg = self._channel.config
+            if cfg.persist_token:
+                self._store.forget_token(cfg.base_url)
             self._token = None
             self._expires_at = None
             self._token_source = "none"  # noqa: S105
             await self._mint()
 
-    def _final_auth_error(self, exc: AuthError, reauthed: bool) -> AuthError:
+    def final_error(self, exc: AuthError, reauthed: bool) -> AuthError:
+        """The auth error to raise once no re-mint is left: reworded for NEMO_TOKEN or a fresh token."""
         if self._token_source == "env":  # noqa: S105
             msg = (
                 "NemoVideo rejected NEMO_TOKEN (invalid, expired or revoked). Create a new token at "
@@ -211,7 +246,8 @@ class Authenticated(Transport):
             return exc
         return exc.reworded(msg)
 
-    def _enrich(self, err: NemoError) -> NemoError:
+    def enrich(self, err: NemoError) -> NemoError:
+        """``err`` with what only the client knows added (the registration link of a 2001)."""
         if isinstance(err, NoCreditsError) and err.register_url is None:
-            return err.with_user(self._user_id, self.config.web_url, self.anonymous)
+            return err.with_user(self._user_id, self._channel.config.web_url, self.anonymous)
         return err

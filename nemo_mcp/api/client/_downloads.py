@@ -17,19 +17,24 @@ from urllib.parse import urljoin, urlsplit
 import anyio
 import httpx
 
-from nemo_mcp.api.client._auth import Authenticated
-from nemo_mcp.api.client._transport import ProgressCallback, notify, path_segment, transport_error
+from nemo_mcp.api.client._transport import ProgressCallback, Transport, notify, path_segment, transport_error
 from nemo_mcp.api.envelope import parse_envelope
 from nemo_mcp.api.errors import AuthError, DownloadError, NemoError, PlanRequiredError
 from nemo_mcp.api.parsing import parse_render_status
 
-__all__ = ["DownloadsMixin"]
+__all__ = ["Downloads"]
 
 log = logging.getLogger("nemo_mcp.api")
 
 
-class DownloadsMixin(Authenticated):
-    async def download_render(
+class Downloads:
+    """Rendered files to disk, over one transport (whose token goes only to the API's own origin)."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+        self._auth = transport.auth
+
+    async def download(
         self,
         render_id: str,
         dest: str | Path,
@@ -46,12 +51,11 @@ class DownloadsMixin(Authenticated):
         if output_url and output_url.strip():
             url = output_url.strip()
             if url.startswith("/"):
-                url = urljoin(self.config.base_url + "/", url.lstrip("/"))
+                url = urljoin(self._transport.config.base_url + "/", url.lstrip("/"))
             if urlsplit(url).scheme in ("http", "https"):
                 sources.append(url)
-        sources.append(
-            f"{self.config.base_url}/api/render/proxy/{path_segment(render_id, 'render id')}/download"
-        )
+        base = self._transport.config.base_url
+        sources.append(f"{base}/api/render/proxy/{path_segment(render_id, 'render id')}/download")
         last: NemoError | None = None
         for url in sources:
             try:
@@ -67,7 +71,7 @@ class DownloadsMixin(Authenticated):
         ) from None
 
     def _same_origin(self, url: str) -> bool:
-        return _origin(url) == _origin(self.config.base_url)
+        return _origin(url) == _origin(self._transport.config.base_url)
 
     async def _download_one(
         self,
@@ -79,33 +83,33 @@ class DownloadsMixin(Authenticated):
         depth: int = 0,
         reauthed: bool = False,
     ) -> Path:
-        cfg = self.config
+        cfg = self._transport.config
         headers: dict[str, str] = {}
         token: str | None = None
         if self._same_origin(url):
-            token = await self.ensure_token()
+            token = await self._auth.ensure_token()
             headers["Authorization"] = f"Bearer {token}"
         tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.part")
-        timeout = self._timeout(cfg.download_timeout)
-        http = await self._client()
+        timeout = self._transport.timeout(cfg.download_timeout)
+        http = await self._transport.client()
         try:
             async with http.stream(
                 "GET", url, headers=headers, timeout=timeout, follow_redirects=True
             ) as resp:
                 ctype = resp.headers.get("content-type", "").lower()
                 if resp.status_code >= 300 or "json" in ctype:
-                    raw = await self._read_capped(resp)
+                    raw = await self._transport.read_capped(resp)
                     try:
                         payload = parse_envelope(
                             resp.status_code, raw, headers=resp.headers, endpoint="other"
                         )
                     except AuthError as exc:
-                        if token is not None and not reauthed and self._can_remint():
-                            await self._remint(token)
+                        if token is not None and not reauthed and self._auth.can_remint():
+                            await self._auth.remint(token)
                             return await self._download_one(
                                 url, target, expected_size, progress, depth=depth, reauthed=True
                             )
-                        raise self._final_auth_error(exc, reauthed) from None
+                        raise self._auth.final_error(exc, reauthed) from None
                     # a JSON answer that points at the file (gateway-B style {"output": {"url", "size"}})
                     nested = parse_render_status(payload, "") if isinstance(payload, Mapping) else None
                     if nested is not None and nested.output_url and depth == 0:

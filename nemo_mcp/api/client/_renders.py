@@ -7,8 +7,7 @@ import uuid
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from typing import Any
 
-from nemo_mcp.api.client._auth import Authenticated
-from nemo_mcp.api.client._transport import notify, path_segment
+from nemo_mcp.api.client._transport import Transport, notify, path_segment
 from nemo_mcp.api.errors import (
     AuthError,
     BackendError,
@@ -29,7 +28,7 @@ from nemo_mcp.api.models import RenderJob, RenderStatus
 from nemo_mcp.api.parsing import parse_render_status
 from nemo_mcp.api.timeline import export_ready
 
-__all__ = ["RendersMixin", "next_poll_delay"]
+__all__ = ["Renders", "next_poll_delay"]
 
 log = logging.getLogger("nemo_mcp.api")
 
@@ -38,8 +37,14 @@ log = logging.getLogger("nemo_mcp.api")
 _TOLERATED_POLL_ERRORS = (TransientError, BackendError, MalformedResponseError, NotFoundError)
 
 
-class RendersMixin(Authenticated):
-    async def submit_render(
+class Renders:
+    """Exports: submit, status, polling, waiting, cancelling, over one transport."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+        self._auth = transport.auth
+
+    async def submit(
         self, session_id: str, draft: dict[str, Any], *, output: dict[str, Any] | None = None
     ) -> RenderJob:
         """Submit ``draft`` for rendering with a fresh ``render_<uuid>``. On failure, retry once with a NEW id
@@ -52,7 +57,7 @@ class RendersMixin(Authenticated):
             render_id = f"render_{uuid.uuid4().hex}"
             attempted.append(render_id)
             try:
-                data = await self._request(
+                data = await self._transport.request(
                     "POST",
                     "/api/render/proxy/lambda",
                     endpoint="render",
@@ -67,10 +72,10 @@ class RendersMixin(Authenticated):
                     if_unanswered=_check_exports([*lost, render_id]),
                 )
             except AuthError as exc:
-                if attempt == 0 and self._can_remint():
-                    await self._remint(self._token)
+                if attempt == 0 and self._auth.can_remint():
+                    await self._auth.remint(self._auth.token)
                     continue
-                raise self._final_auth_error(exc, attempt > 0) from None
+                raise self._auth.final_error(exc, attempt > 0) from None
             except (PlanRequiredError, NoCreditsError, SessionLostError, NotExportableError):
                 raise
             except NemoError as exc:
@@ -94,8 +99,8 @@ class RendersMixin(Authenticated):
             )
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def get_render(self, render_id: str) -> RenderStatus:
-        data = await self._request(
+    async def get(self, render_id: str) -> RenderStatus:
+        data = await self._transport.request(
             "GET",
             f"/api/render/proxy/lambda/{path_segment(render_id, 'render id')}",
             endpoint="poll",
@@ -103,7 +108,7 @@ class RendersMixin(Authenticated):
         )
         return parse_render_status(data, render_id)
 
-    async def poll_render(
+    async def poll(
         self, render_id: str, *, max_wait: float | None = None
     ) -> AsyncGenerator[RenderStatus, None]:
         """Yield each status until a terminal one (completed / failed / cancelled), with adaptive backoff
@@ -113,16 +118,16 @@ class RendersMixin(Authenticated):
         ``completed`` without an output URL keeps polling for ``render_url_grace`` s, then is yielded
         as is (download falls back to the proxy).
         Raises :class:`NemoTimeoutError` after ``max_wait`` (default ``render_timeout``)."""
-        cfg = self.config
+        cfg = self._transport.config
         budget = cfg.render_timeout if max_wait is None else max_wait
-        start = self._clock()
+        start = self._transport.clock()
         delay = cfg.render_poll_initial
         errors = 0
         no_url_since: float | None = None
         progress: list[tuple[float, float]] = []  # (time, percent) of the unfinished statuses seen
         while True:
             try:
-                status = await self.get_render(render_id)
+                status = await self.get(render_id)
                 errors = 0
             except _TOLERATED_POLL_ERRORS as exc:
                 errors += 1
@@ -130,7 +135,7 @@ class RendersMixin(Authenticated):
                     raise
                 log.info("render %s poll failed (%s); polling the same id again", render_id, exc.tag)
                 status = None
-            now = self._clock()
+            now = self._transport.clock()
             estimate = False
             if status is not None:
                 if status.status == "completed" and not status.output_url:
@@ -145,17 +150,17 @@ class RendersMixin(Authenticated):
                     if status.progress is not None:
                         progress.append((now, status.progress))
                         estimate = True
-            elapsed = self._clock() - start
+            elapsed = self._transport.clock() - start
             if elapsed >= budget:
                 raise NemoTimeoutError(
                     f"The export {render_id} is still rendering after {format_duration(budget)}. "
                     "It may still finish: check it again later."
                 )
             wait = next_poll_delay(delay, progress, now, floor=cfg.render_poll_min) if estimate else delay
-            await self._sleep(min(wait, max(0.0, budget - elapsed)))
+            await self._transport.sleep(min(wait, max(0.0, budget - elapsed)))
             delay = min(delay * cfg.render_poll_factor, cfg.render_poll_max)
 
-    async def wait_render(
+    async def wait(
         self,
         render_id: str,
         *,
@@ -164,7 +169,7 @@ class RendersMixin(Authenticated):
     ) -> RenderStatus:
         """Poll until terminal; return the completed status or raise :class:`RenderFailedError`."""
         last: RenderStatus | None = None
-        async for status in self.poll_render(render_id, max_wait=max_wait):
+        async for status in self.poll(render_id, max_wait=max_wait):
             last = status
             await notify(on_status, status)
         assert last is not None
@@ -178,9 +183,9 @@ class RendersMixin(Authenticated):
             raise RenderFailedError("The export was cancelled.", render_id=render_id)
         return last
 
-    async def cancel_render(self, render_id: str) -> RenderStatus | None:
+    async def cancel(self, render_id: str) -> RenderStatus | None:
         """``POST /api/render/proxy/lambda/<id>/cancel`` (pending renders); the status if reported."""
-        data = await self._request(
+        data = await self._transport.request(
             "POST",
             f"/api/render/proxy/lambda/{path_segment(render_id, 'render id')}/cancel",
             endpoint="other",

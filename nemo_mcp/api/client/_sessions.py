@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from urllib.parse import quote
 
-from nemo_mcp.api.client._auth import Authenticated
-from nemo_mcp.api.client._transport import APP, path_segment, unanswered
+from nemo_mcp.api import links
+from nemo_mcp.api.client._transport import APP, Transport, path_segment, unanswered
 from nemo_mcp.api.errors import MalformedResponseError
 from nemo_mcp.api.models import Credits, ProjectState, Session
 from nemo_mcp.api.parsing import detect_language, parse_credits, parse_session, parse_state
 
-__all__ = ["SessionsMixin"]
+__all__ = ["Sessions"]
 
 log = logging.getLogger("nemo_mcp.api")
 
 
-class SessionsMixin(Authenticated):
-    async def create_session(
+class Sessions:
+    """Projects (task + session), credits, project state and browser links, over one transport."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+        self._auth = transport.auth
+
+    async def create(
         self, language: str | None = None, text_hint: str | None = None, *, task_name: str = "project"
     ) -> Session:
         """Create a project (task) and its editing session. ``language`` defaults to one detected from
@@ -28,7 +33,7 @@ class SessionsMixin(Authenticated):
             "A new project may exist on nemovideo.com without its id here: look there before "
             "creating another one."
         )
-        data = await self._request(
+        data = await self._transport.request(
             "POST",
             f"/api/tasks/me/with-session/{APP}",
             endpoint="session",
@@ -40,18 +45,20 @@ class SessionsMixin(Authenticated):
         except MalformedResponseError as exc:  # answered, but without the ids: the project may exist
             raise unanswered(exc, "session", advice) from None
         if session.user_id:
-            self._note_user(session.user_id)
-        elif self._user_id:
-            session = session.model_copy(update={"user_id": self._user_id})
+            self._auth.note_user(session.user_id)
+        elif self._auth.user_id:
+            session = session.model_copy(update={"user_id": self._auth.user_id})
         log.info("created NemoVideo session %s", session.session_id)
         return session
 
-    async def get_credits(self) -> Credits:
-        data = await self._request("GET", "/api/credits/balance/simple", endpoint="credits", idempotent=True)
+    async def credits(self) -> Credits:
+        data = await self._transport.request(
+            "GET", "/api/credits/balance/simple", endpoint="credits", idempotent=True
+        )
         return parse_credits(data)
 
-    async def get_state(self, session_id: str) -> ProjectState:
-        data = await self._request(
+    async def state(self, session_id: str) -> ProjectState:
+        data = await self._transport.request(
             "GET",
             f"/api/state/{APP}/me/{path_segment(session_id, 'session id')}/latest",
             endpoint="state",
@@ -60,12 +67,12 @@ class SessionsMixin(Authenticated):
         )
         state = parse_state(data, session_id)
         if state.user_id:
-            self._note_user(state.user_id)
+            self._auth.note_user(state.user_id)
         return state
 
     async def browser_link(self, task_id: str, session_id: str) -> str:
         """``$NEMO_WEB_URL/workspace/claim?ct=<claim token>``. The API token never goes into a URL."""
-        data = await self._request(
+        data = await self._transport.request(
             "POST",
             "/api/auth/claim-token",
             endpoint="claim",
@@ -79,4 +86,4 @@ class SessionsMixin(Authenticated):
             claim = data.get("claim_token") or data.get("ct") or data.get("claimToken")
         if not isinstance(claim, str) or not claim.strip() or claim.strip().startswith("nmv_"):
             raise MalformedResponseError("NemoVideo did not return a browser link token. Try again later.")
-        return f"{self.config.web_url}/workspace/claim?ct={quote(claim.strip(), safe='')}"
+        return links.claim_url(self._transport.config.web_url, claim)

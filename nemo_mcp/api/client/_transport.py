@@ -1,14 +1,13 @@
-"""The transport core every part of :class:`~nemo_mcp.api.NemoClient` builds on.
+"""The transport every resource of :class:`~nemo_mcp.api.NemoClient` is given in its ``__init__``.
 
 - one shared ``httpx.AsyncClient`` (base URL, ``User-Agent`` and attribution headers, timeouts, no
   redirects), created on first use with its SSL context built in a worker thread (constructing a client
-  costs nothing, so a server can list its tools first), closed by ``async with`` / :meth:`Transport.aclose`;
-- :meth:`Transport._request`: one logical JSON call. Unwraps the envelope into the payload or a typed
+  costs nothing, so a server can list its tools first), closed by :meth:`Transport.aclose`;
+- :meth:`Transport.request`: one logical JSON call. Unwraps the envelope into the payload or a typed
   error; retries idempotent calls on connection errors, timeouts, 5xx and 429 (jittered exponential
-  backoff, ``Retry-After`` honoured up to ``retry_after_cap``); re-authenticates once on an auth refusal.
-
-Authentication is not decided here: the hooks at the end of :class:`Transport` are implemented by
-:class:`~nemo_mcp.api.client._auth.Authenticated`.
+  backoff, ``Retry-After`` honoured up to ``retry_after_cap``); re-authenticates once on an auth refusal;
+- :attr:`Transport.auth`: the token and user identity (:class:`~nemo_mcp.api.client._auth.Auth`), which
+  decides which bearer token is sent and what happens when it is refused.
 """
 
 from __future__ import annotations
@@ -19,13 +18,13 @@ import random
 import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import quote
 
 import anyio
 import httpx
 
+from nemo_mcp.api.client._auth import Auth
 from nemo_mcp.api.config import ApiConfig
 from nemo_mcp.api.envelope import Endpoint, parse_envelope
 from nemo_mcp.api.errors import (
@@ -119,34 +118,27 @@ def unanswered(err: NemoError, endpoint: Endpoint, advice: str) -> NemoError:
 
 
 class Transport:
-    """One long-lived ``httpx.AsyncClient``, created on first use; ``transport`` lets tests plug in respx or
-    an ASGI app."""
+    """HTTP to the backend for one :class:`~nemo_mcp.api.NemoClient`: one long-lived ``httpx.AsyncClient``
+    (created on first use), the request core and the credentials. ``http_transport`` lets tests plug in
+    respx or an ASGI app; normal use leaves it None."""
 
     def __init__(
-        self, config: ApiConfig | None = None, *, transport: httpx.AsyncBaseTransport | None = None
+        self, config: ApiConfig | None = None, *, http_transport: httpx.AsyncBaseTransport | None = None
     ) -> None:
+        #: replaceable (``client.config = client.config.replace(...)``): read it at each use, never keep it
         self.config = config if config is not None else ApiConfig.from_env()
-        cfg = self.config
-        self.attribution = cfg.attribution()
-        #: created on first use (see :meth:`_client`): building httpx's verifying SSL context (the certifi
+        self.attribution = self.config.attribution()
+        #: created on first use (see :meth:`client`): building httpx's verifying SSL context (the certifi
         #: bundle, ~35-80 ms) must not delay a server's start-up before it can list its tools
         self._http_client: httpx.AsyncClient | None = None
-        self._http_transport = transport
+        self._http_transport = http_transport
         self._closed = False
         #: every deliberate wait (retry backoff, rate-limit wait, poll interval); tests hook it
-        self._sleep: Callable[[float], Awaitable[None]] = anyio.sleep
-        #: the clock of render polling (elapsed time, progress rate); tests hook it with ``_sleep``
-        self._clock: Callable[[], float] = anyio.current_time
-
-    # -- lifetime ------
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
+        self.sleep: Callable[[float], Awaitable[None]] = anyio.sleep
+        #: the clock of render polling (elapsed time, progress rate); tests hook it with ``sleep``
+        self.clock: Callable[[], float] = anyio.current_time
+        #: the token and user identity; it sends its own token requests through this transport
+        self.auth = Auth(self)
 
     async def aclose(self) -> None:
         if not self._closed:
@@ -163,7 +155,7 @@ class Transport:
         return httpx.AsyncClient(
             base_url=cfg.base_url,
             headers={"User-Agent": f"nemo-mcp/{__version__}", **self.attribution.headers()},
-            timeout=self._timeout(cfg.request_timeout),
+            timeout=self.timeout(cfg.request_timeout),
             # keep as many idle connections as may be open: with fewer (httpx's default pattern, 8 of 32), a
             # burst of concurrent calls (parallel tool calls, several sessions of an HTTP server) closes
             # all but 8 of its connections afterwards and pays new TCP (and TLS) handshakes on the next one
@@ -173,7 +165,7 @@ class Transport:
             transport=self._http_transport,
         )
 
-    async def _client(self) -> httpx.AsyncClient:
+    async def client(self) -> httpx.AsyncClient:
         """The one shared ``httpx.AsyncClient``, created on first use with its SSL context built in a worker
         thread (the event loop keeps serving meanwhile). Raises once the client is closed."""
         if self._http_client is None:
@@ -199,7 +191,7 @@ class Transport:
 
     # -- helpers ------
 
-    def _timeout(self, read: float, *, write: float | None = None) -> httpx.Timeout:
+    def timeout(self, read: float, *, write: float | None = None) -> httpx.Timeout:
         """``read`` with the configured connect/pool timeouts; ``write`` defaults to ``write_timeout``."""
         cfg = self.config
         return httpx.Timeout(
@@ -209,7 +201,7 @@ class Transport:
             pool=cfg.connect_timeout,
         )
 
-    async def _read_capped(self, resp: httpx.Response) -> bytes:
+    async def read_capped(self, resp: httpx.Response) -> bytes:
         """At most about ``MAX_ERROR_BODY`` bytes of a streamed response; a read error ends it early."""
         buf = bytearray()
         try:
@@ -234,7 +226,7 @@ class Transport:
         backoff = min(cfg.retry_base_delay * (2.0**attempt), cfg.retry_max_delay)
         return backoff * (1.0 - 0.25 * random.random())  # noqa: S311 - jitter, not crypto
 
-    async def _request(
+    async def request(
         self,
         method: str,
         path: str,
@@ -263,7 +255,7 @@ class Transport:
             hdrs = dict(headers or {})
             token: str | None = None
             if auth:
-                token = await self.ensure_token()
+                token = await self.auth.ensure_token()
                 hdrs["Authorization"] = f"Bearer {token}"
             kwargs: dict[str, Any] = {"headers": hdrs}
             if json_body is not None:
@@ -275,7 +267,7 @@ class Transport:
             err: NemoError
             started = time.monotonic()
             try:
-                resp = await (await self._client()).request(method, path, **kwargs)
+                resp = await (await self.client()).request(method, path, **kwargs)
             except httpx.HTTPError as exc:
                 err = transport_error(exc, endpoint)
                 lost = isinstance(exc, _ANSWER_LOST)
@@ -297,13 +289,13 @@ class Transport:
                         session_id=session_id,
                     )
                 except AuthError as exc:
-                    if auth and reauth and not reauthed and self._can_remint():
+                    if auth and reauth and not reauthed and self.auth.can_remint():
                         reauthed = True
-                        await self._remint(token)
+                        await self.auth.remint(token)
                         continue
-                    raise self._final_auth_error(exc, reauthed) from None
+                    raise self.auth.final_error(exc, reauthed) from None
                 except NemoError as exc:
-                    err = self._enrich(exc)
+                    err = self.auth.enrich(exc)
                     lost = isinstance(err, MalformedResponseError) or (
                         isinstance(err, ServerError) and err.status == 504
                     )
@@ -312,21 +304,4 @@ class Transport:
                 raise unanswered(err, endpoint, if_unanswered) if lost and if_unanswered else err
             attempt += 1
             log.info("%s %s: %s; retry %d in %.2f s", method, path, err.tag, attempt, delay)
-            await self._sleep(delay)
-
-    # -- authentication hooks (implemented by client._auth.Authenticated) ------
-
-    async def ensure_token(self) -> str:
-        raise NotImplementedError
-
-    def _can_remint(self) -> bool:
-        raise NotImplementedError
-
-    async def _remint(self, rejected: str | None) -> None:
-        raise NotImplementedError
-
-    def _final_auth_error(self, exc: AuthError, reauthed: bool) -> AuthError:
-        raise NotImplementedError
-
-    def _enrich(self, err: NemoError) -> NemoError:
-        raise NotImplementedError
+            await self.sleep(delay)

@@ -17,8 +17,7 @@ from typing import Any
 import anyio
 import httpx
 
-from nemo_mcp.api.client._auth import Authenticated
-from nemo_mcp.api.client._transport import APP
+from nemo_mcp.api.client._transport import APP, Transport
 from nemo_mcp.api.envelope import parse_envelope
 from nemo_mcp.api.errors import (
     AgentError,
@@ -35,13 +34,19 @@ from nemo_mcp.api.errors import (
 from nemo_mcp.api.models import TurnEnded, TurnEndReason, TurnEvent
 from nemo_mcp.api.sse import TurnParser
 
-__all__ = ["TurnsMixin"]
+__all__ = ["Turns"]
 
 log = logging.getLogger("nemo_mcp.api")
 
 
-class TurnsMixin(Authenticated):
-    async def stream_turn(self, session_id: str, text: str) -> AsyncGenerator[TurnEvent, None]:
+class Turns:
+    """Agent turns over ``/run_sse`` (see the module docstring for the send-once rule), over one transport."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+        self._auth = transport.auth
+
+    async def stream(self, session_id: str, text: str) -> AsyncGenerator[TurnEvent, None]:
         """Send one message to the agent and yield its events, then exactly one :class:`TurnEnded`.
 
         Never raises for backend or transport failures (they end the turn with ``reason="error"`` or
@@ -82,7 +87,7 @@ class TurnsMixin(Authenticated):
 
         def end(reason: TurnEndReason, error: NemoError | None = None) -> TurnEnded:
             if error is not None:
-                error = self._enrich(error)
+                error = self._auth.enrich(error)
             ended = TurnEnded(
                 reason=reason,
                 accepted=state["accepted"],
@@ -121,12 +126,11 @@ class TurnsMixin(Authenticated):
             "session_id": session_id,
             "new_message": {"parts": [{"text": text}]},
         }
-        cfg = self.config
-        timeout = self._timeout(cfg.sse_read_timeout)
+        timeout = self._transport.timeout(self._transport.config.sse_read_timeout)
         while True:
             try:
-                token = await self.ensure_token()
-                http = await self._client()
+                token = await self._auth.ensure_token()
+                http = await self._transport.client()
             except NemoError as exc:
                 yield end("error", exc)
                 return
@@ -155,18 +159,18 @@ class TurnsMixin(Authenticated):
             try:
                 ctype = resp.headers.get("content-type", "").lower()
                 if resp.status_code >= 300 or "json" in ctype:
-                    raw = await self._read_capped(resp)
+                    raw = await self._transport.read_capped(resp)
                     await resp.aclose()  # release the connection before anything is yielded
                     try:
                         payload = parse_envelope(
                             resp.status_code, raw, headers=resp.headers, endpoint="run", session_id=session_id
                         )
                     except AuthError as exc:
-                        if not state["reauthed"] and self._can_remint():
+                        if not state["reauthed"] and self._auth.can_remint():
                             state["reauthed"] = True
                             retry = True
                         else:
-                            yield end("error", self._final_auth_error(exc, state["reauthed"]))
+                            yield end("error", self._auth.final_error(exc, state["reauthed"]))
                             return
                     except NemoError as exc:
                         yield end("error", exc)
@@ -186,7 +190,7 @@ class TurnsMixin(Authenticated):
                 elif ctype.startswith("text/html"):
                     # A gateway or proxy page, not the agent: whether the message got through is unknown,
                     # so it is not re-sent and the caller checks the state (as for a drop).
-                    await self._read_capped(resp)
+                    await self._transport.read_capped(resp)
                     yield end(
                         "interrupted",
                         MalformedResponseError(
@@ -206,14 +210,14 @@ class TurnsMixin(Authenticated):
                 await resp.aclose()
             if retry:
                 try:
-                    await self._remint(token)
+                    await self._auth.remint(token)
                 except NemoError as exc:
                     yield end("error", exc)
                     return
                 continue
 
     def _deadline_end(self, idle: bool) -> tuple[TurnEndReason, NemoError]:
-        cfg = self.config
+        cfg = self._transport.config
         if idle:
             return "idle_timeout", NemoTimeoutError(
                 f"The agent sent only keep-alives for {format_duration(cfg.sse_idle_timeout)}, so the turn "
@@ -230,7 +234,7 @@ class TurnsMixin(Authenticated):
         parser: TurnParser,
         end: Callable[..., TurnEnded],
     ) -> AsyncGenerator[TurnEvent, None]:
-        cfg = self.config
+        cfg = self._transport.config
         now = anyio.current_time()
         hard_deadline = now + cfg.sse_read_timeout
         idle_deadline = now + cfg.sse_idle_timeout

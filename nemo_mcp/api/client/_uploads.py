@@ -7,21 +7,25 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from nemo_mcp.api.client._auth import Authenticated
-from nemo_mcp.api.client._transport import APP, ProgressCallback, path_segment
+from nemo_mcp.api.client._transport import APP, ProgressCallback, Transport, path_segment
 from nemo_mcp.api.errors import BadRequestError, FileTooLargeError, UnsupportedFileError
 from nemo_mcp.api.media import MediaFile, preflight, too_large, unsupported_type_message
 from nemo_mcp.api.models import UploadedFile
 from nemo_mcp.api.parsing import parse_uploaded_files
 from nemo_mcp.api.upload import build_multipart
 
-__all__ = ["UploadsMixin"]
+__all__ = ["Uploads"]
 
 log = logging.getLogger("nemo_mcp.api")
 
 
-class UploadsMixin(Authenticated):
-    async def upload_files(
+class Uploads:
+    """Media into a session: local files (one streamed multipart request) or URLs, over one transport."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+
+    async def files(
         self,
         session_id: str,
         paths: Sequence[str | Path | MediaFile],
@@ -36,22 +40,22 @@ class UploadsMixin(Authenticated):
         one replaced since its check is refused instead of sent."""
         if not paths:
             raise BadRequestError("No files to upload.")
-        limit = self.config.max_upload_bytes
+        cfg = self._transport.config
+        limit = cfg.max_upload_bytes
         items = [p if isinstance(p, MediaFile) else preflight(p, max_bytes=limit) for p in paths]
         for item in items:
             if item.size > limit:
                 raise too_large(item.name, item.size, limit, item.path)
-        body = build_multipart(items, chunk_size=self.config.upload_chunk_size)
-        cfg = self.config
+        body = build_multipart(items, chunk_size=cfg.upload_chunk_size)
         names = ", ".join(i.name for i in items)
         try:
-            data = await self._request(
+            data = await self._transport.request(
                 "POST",
                 f"/api/upload-video/{APP}/me/{path_segment(session_id, 'session id')}",
                 endpoint="upload",
                 content=lambda: body.stream(progress),
                 headers={"Content-Type": body.content_type, "Content-Length": str(body.content_length)},
-                timeout=self._timeout(cfg.upload_timeout),
+                timeout=self._transport.timeout(cfg.upload_timeout),
                 session_id=session_id,
                 if_unanswered=(
                     f"Check the project's timeline (its media) before uploading {names} again, "
@@ -73,7 +77,7 @@ class UploadsMixin(Authenticated):
         log.info("uploaded %d file(s) to session %s", len(files), session_id)
         return files
 
-    async def import_urls(self, session_id: str, urls: Sequence[str]) -> list[UploadedFile]:
+    async def urls(self, session_id: str, urls: Sequence[str]) -> list[UploadedFile]:
         """Import media the backend downloads itself: ``{"urls": [...], "source_type": "url"}``."""
         clean: list[str] = []
         for url in urls:
@@ -85,12 +89,13 @@ class UploadsMixin(Authenticated):
             clean.append(url.strip())
         if not clean:
             raise BadRequestError("No URLs to import.")
-        data = await self._request(
+        cfg = self._transport.config
+        data = await self._transport.request(
             "POST",
             f"/api/upload-video/{APP}/me/{path_segment(session_id, 'session id')}",
             endpoint="upload",
             json_body={"urls": clean, "source_type": "url"},
-            timeout=self._timeout(self.config.upload_timeout, write=self.config.upload_timeout),
+            timeout=self._transport.timeout(cfg.upload_timeout, write=cfg.upload_timeout),
             session_id=session_id,
             if_unanswered=(
                 "Check the project's timeline (its media) before importing the same URLs again, "
