@@ -75,7 +75,7 @@ async def run(bench: Bench, fig: Figure) -> None:
     from mcp import Client
     from mcp.client.stdio import StdioServerParameters, stdio_client
 
-    rounds = 3 if bench.args.quick else 8
+    rounds = 3 if bench.args.quick else 7
     variants = {
         "bare": (PY, [BARE_SERVER], bench.env("cold-bare")),
         "nemo": (NEMO, [], bench.env("cold-nemo")),

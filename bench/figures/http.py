@@ -2,7 +2,7 @@
 """http: Streamable HTTP, 50 concurrent clients x 20 `get_timeline` vs one client's sequential calls.
 
 Interleaved as far as the figure allows: one server process serves every phase, and the single-client
-phase runs before, between and after the concurrent phases (single, 50 clients, single, 50 clients,
+phase runs before, between and after the three concurrent phases (single, 50 clients, single, ...,
 single; after the 5- and 10-client scaling phases, which warm the server up); each concurrent phase gives
 one pair ratio against the single-client calls on both sides of it.
 Headline: the median pair ratio of p95 latencies.
@@ -37,7 +37,7 @@ async def run(bench: Bench, fig: Figure) -> None:
     from mcp import Client
 
     n_clients = bench.args.http_clients
-    rounds = 1 if bench.args.quick else 2
+    rounds = 1 if bench.args.quick else 3
     single_n = 30 if bench.args.quick else 60
     port = free_port()
     # All simulated clients share 127.0.0.1, and the server's default per-address limit (120 tool calls/min)

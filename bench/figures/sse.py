@@ -35,7 +35,7 @@ async def run(bench: Bench, fig: Figure) -> None:
     from nemo_mcp.api.models import TurnEnded
 
     events = bench.args.sse_events
-    rounds = 2 if bench.args.quick else 6
+    rounds = 2 if bench.args.quick else 5
     proc = bench.popen(
         [PY, str(BENCH / "sse_server.py"), "--events", str(events)],
         name="sse-server",

@@ -26,7 +26,7 @@ GOAL_RATIO, GOAL_RSS_MIB = 0.9, 80
 
 
 async def run(bench: Bench, fig: Figure) -> None:
-    rounds = 1 if bench.args.quick else 4
+    rounds = 1 if bench.args.quick else 5
     big = await bench.big_clip(500 * MB)
     size = big.stat().st_size
     log(f"upload: test file {size / MB:.1f} MB")
