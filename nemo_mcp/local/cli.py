@@ -1,4 +1,10 @@
-"""`nemo-mcp local-backend`: serve the embedded backend until Ctrl-C; prints the base URL on stdout."""
+"""`nemo-mcp local-backend`: serve the embedded backend until Ctrl-C; prints the base URL on stdout.
+
+SIGINT, SIGTERM and SIGHUP all stop it the same way, promptly and quietly: running turns and renders are
+cancelled (their FFmpeg processes killed), the server closes, the temporary data folder is removed when the
+backend made it (never a `--data-dir`), and the process exits 0 with nothing but its one status line on
+stderr (no traceback, no KeyboardInterrupt).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ from nemo_mcp.local.knobs import Knobs, field_types
 from nemo_mcp.local.server import run_local_backend
 
 CLI_DEFAULTS = {"agent_delay": 0.5, "heartbeat_interval": 5.0}  # a little realism when a person is watching
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -48,16 +55,20 @@ def build_knobs(args: argparse.Namespace) -> Knobs:
     return knobs
 
 
-async def serve(args: argparse.Namespace, knobs: Knobs) -> None:
+async def serve(args: argparse.Namespace, knobs: Knobs, early: list[int] | None = None) -> None:
+    """Serve until a stop signal. `early` holds signals that arrived before the loop took them over."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in STOP_SIGNALS:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+    if early:
+        return
     async with run_local_backend(knobs, args.data_dir, host=args.host, port=args.port) as backend:
         print(backend.url, flush=True)
         sys.stderr.write(f"nemo-mcp local backend serving at {backend.url} (Ctrl-C to stop)\n")
         await stop.wait()
+    # leaving the block cancelled the turns and renders, stopped the server and removed a temporary folder
 
 
 def main(argv: Sequence[str]) -> int:
@@ -68,6 +79,14 @@ def main(argv: Sequence[str]) -> int:
     except ValueError as exc:
         sys.stderr.write(f"nemo-mcp local-backend: {exc}\n")
         return 2
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(args, knobs))
+    early: list[int] = []
+    for sig in STOP_SIGNALS:  # until the loop takes them over: remember, never raise
+        signal.signal(sig, lambda signum, _frame: early.append(signum))
+    try:
+        asyncio.run(serve(args, knobs, early))
+    except KeyboardInterrupt:
+        pass  # only reachable if a signal handler was replaced behind our back; still a clean stop
+    finally:
+        for sig in STOP_SIGNALS:  # exiting now: a late signal must not turn the exit into a traceback
+            signal.signal(sig, signal.SIG_IGN)
     return 0

@@ -7,6 +7,7 @@ stderr of `ffmpeg -hide_banner -i FILE` (Duration and Stream lines). Nothing is 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import shutil
@@ -142,8 +143,18 @@ async def spawn_ffmpeg(*args: str, stdout: int = asyncio.subprocess.DEVNULL) -> 
 
 async def probe(path: Path) -> Probe | None:
     proc = await spawn_ffmpeg("-i", str(path))
-    _, err = await proc.communicate()
+    try:
+        _, err = await proc.communicate()
+    except asyncio.CancelledError:
+        _kill(proc)  # a backend shutting down leaves no FFmpeg behind
+        raise
     return parse_probe(err.decode("utf-8", "replace"))
+
+
+def _kill(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
 
 
 async def run_ffmpeg(args: list[str], limit: float = 300.0) -> tuple[int, str]:
@@ -181,4 +192,7 @@ async def scene_changes(path: Path, limit_seconds: float = 120.0) -> list[float]
         proc.kill()
         await proc.wait()
         return []
+    except asyncio.CancelledError:
+        _kill(proc)
+        raise
     return [round(float(t), 2) for t in _SCENE.findall(err.decode("utf-8", "replace"))]

@@ -273,6 +273,7 @@ async def run(
     except asyncio.CancelledError:
         kill(job)
         job.status = "cancelled"
+        await reap(job)  # the process is gone before anyone removes its folder
         job.out.unlink(missing_ok=True)
         raise
     except Exception as exc:
@@ -300,3 +301,10 @@ def kill(job: RenderJob) -> None:
     if job.proc and job.proc.returncode is None:
         with contextlib.suppress(ProcessLookupError):
             job.proc.kill()
+
+
+async def reap(job: RenderJob, limit: float = 2.0) -> None:
+    """Wait (bounded) for a killed FFmpeg process to exit."""
+    if job.proc is not None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(job.proc.wait(), limit)

@@ -51,7 +51,9 @@ async def run_local_backend(
 ) -> AsyncIterator[LocalBackend]:
     """Serve a backend while the block runs; `backend.url` is its base URL.
 
-    A temporary data directory is created (and removed on exit) unless `data_dir` is given.
+    A temporary data directory is created (and removed on exit) unless `data_dir` is given. Leaving the
+    block, normally, by an exception or by cancellation (how an embedding program's Ctrl-C reaches it),
+    cancels running turns and renders, stops the server and removes that temporary directory.
     """
     owned = data_dir is None
     folder = Path(tempfile.mkdtemp(prefix="nemo-local-")) if data_dir is None else Path(data_dir)
@@ -84,14 +86,19 @@ async def run_local_backend(
         backend.url = f"http://{'127.0.0.1' if host == '0.0.0.0' else shown}:{bound[1]}"  # noqa: S104
         yield backend
     finally:
-        await backend.close()
-        server.should_exit = True
         try:
-            await asyncio.wait_for(asyncio.shield(serving), 5)
-        except (TimeoutError, Exception):
-            server.force_exit = True
-            serving.cancel()
-            with contextlib.suppress(BaseException):
-                await serving
-        if owned:
-            backend.remove_data()
+            await backend.close()  # turns and renders first: their streams end, their FFmpeg dies
+            server.should_exit = True
+            try:
+                await asyncio.wait_for(asyncio.shield(serving), 5)
+            except (TimeoutError, Exception):
+                server.force_exit = True
+                serving.cancel()
+                with contextlib.suppress(BaseException):
+                    await serving
+        finally:  # even when the stop itself is interrupted (a second cancellation)
+            if not serving.done():
+                server.force_exit = True
+                serving.cancel()
+            if owned:
+                backend.remove_data()
