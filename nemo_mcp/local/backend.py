@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from nemo_mcp.local import background, controls
+from nemo_mcp.local import background, controls, render
 from nemo_mcp.local.app import create_app
 from nemo_mcp.local.knobs import Knobs
 from nemo_mcp.local.state import BackendState, RenderJob, Stats
@@ -47,7 +47,10 @@ class LocalBackend:
         controls.exhaust_credits(self.state)
 
     async def close(self) -> None:
+        """Cancel running turns and renders; killed render FFmpeg processes are waited for (bounded)."""
         await background.cancel_all(self.state)
+        for job in list(self.state.renders.values()):
+            await render.reap(job)
 
     def remove_data(self) -> None:
         shutil.rmtree(self.data_dir, ignore_errors=True)

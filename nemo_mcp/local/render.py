@@ -273,7 +273,6 @@ async def run(
     except asyncio.CancelledError:
         kill(job)
         job.status = "cancelled"
-        await reap(job)  # the process is gone before anyone removes its folder
         job.out.unlink(missing_ok=True)
         raise
     except Exception as exc:
