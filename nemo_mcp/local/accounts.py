@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from nemo_mcp.local import ids
+from nemo_mcp.local import ids, ledger
 from nemo_mcp.local.envelope import AUTH, ApiError
 from nemo_mcp.local.state import BackendState, Claim, Session, Token, User
 
@@ -24,6 +24,8 @@ def issue_token(state: BackendState, client_id: str, ip: str, credits: int, ttl:
     # An expired client gets a fresh token for the same anonymous user
     # (docs/nemo-api.md §1.4: re-request with the same id).
     user = previous.user if previous else User(ids.user_id(), client_id, credits)
+    if previous is None:
+        ledger.grant(state, user)
     state.users[user.user_id] = user
     token = Token(ids.api_token(), user, now, now + ttl)
     state.tokens[token.value] = state.by_client[client_id] = token

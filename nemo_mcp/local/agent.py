@@ -20,6 +20,7 @@ from typing import Any
 from nemo_mcp.local import draft as drafts
 from nemo_mcp.local.intents import EDIT_KINDS, INFO_KINDS, Op, parse
 from nemo_mcp.local.knobs import Knobs
+from nemo_mcp.local.ledger import Bill
 from nemo_mcp.local.media import filter_quote, font_file, probe, run_ffmpeg, scene_changes
 from nemo_mcp.local.state import Media, Session
 
@@ -44,11 +45,16 @@ class Plan:
 
 
 def plan(text: str, knobs: Knobs) -> Plan:
+    """The operations and the turn's price: a generation covers the edits beside it, editing costs once
+    per turn, analysis (free by default) once per turn. The turn is admitted at this price and never
+    charged more (ledger.Bill)."""
     ops = parse(text)
     generate = any(op.kind == "generate" for op in ops) and knobs.simulate_generation
     cost = knobs.generation_cost if generate else 0
     if any(op.kind in EDIT_KINDS for op in ops):
         cost = max(cost, knobs.edit_cost)
+    if any(op.kind in INFO_KINDS for op in ops):
+        cost += knobs.analysis_cost
     return Plan(ops, cost)
 
 
@@ -64,8 +70,11 @@ class TurnContext:
     base_url: str
     emit: Emit
     silent: bool
+    bill: Bill  # each paid step holds its price, then settles or cancels it
     applied: int = 0  # edits actually made
-    generated: bool = False  # a simulated generation ran (credits are debited only if this or `applied`)
+    generated: bool = False  # a simulated generation ran
+    edit_paid: bool = False  # the turn's editing charge is settled (later edits are covered)
+    analysis_paid: bool = False
     info: list[str] = field(default_factory=list)  # metadata/summary answers, first in the reply
     said: list[str] = field(default_factory=list)  # past-tense descriptions of the edits
     notes: list[str] = field(default_factory=list)  # problems and caveats
@@ -161,17 +170,23 @@ async def _edit(ctx: TurnContext, op: Op) -> bool:
     draft = session.draft
     args = dict(op.args)
     args.pop("text", None)
+    held = 0 if ctx.edit_paid else ctx.bill.hold("edit", ctx.knobs.edit_cost)  # before the call: frozen
     call_id = await _tool(ctx, "edit_multitrack", {"action": op.kind, **args})
     try:
         said = _apply(ctx, op)
     except ValueError as exc:
+        ctx.bill.cancel("edit", held)
         ctx.notes.append(f"I couldn't {op.kind.replace('_', ' ')}: {exc}.")
         await _result(ctx, call_id, "edit_multitrack", {"status": "error", "message": str(exc)}, ())
         return False
     _sync_canvas(session)
     if said:
+        ctx.bill.settle("edit", held)
+        ctx.edit_paid = True
         ctx.said.append(said)
         ctx.applied += 1
+    else:
+        ctx.bill.cancel("edit", held)
     response = {"status": "success", "summary": said, "duration_ms": drafts.duration_ms(draft)}
     await _result(ctx, call_id, "edit_multitrack", response, ("draft", "canvas_config"))
     return bool(said)
@@ -279,6 +294,7 @@ def _concat(session: Session) -> str:
 async def _understand(ctx: TurnContext, op: Op) -> None:
     session = ctx.session
     media = [m for m in session.media.values() if m.info["file_type"] in ("video", "image", "audio")]
+    held = 0 if ctx.analysis_paid or not media else ctx.bill.hold("analysis", ctx.knobs.analysis_cost)
     call_id = await _tool(
         ctx, "understand_video", {"task": op.kind, "files": [m.info["filename"] for m in media]}
     )
@@ -305,6 +321,8 @@ async def _understand(ctx: TurnContext, op: Op) -> None:
             entry["scene_changes"] = await scene_changes(item.path)
         facts.append(entry)
         session.state["video_analyses"].setdefault(info["filename"], {}).update(entry)
+    ctx.bill.settle("analysis", held)
+    ctx.analysis_paid = True
     await _result(
         ctx, call_id, "understand_video", {"status": "success", op.kind: facts}, ("video_analyses",)
     )
@@ -363,6 +381,7 @@ async def _generate(ctx: TurnContext, op: Op) -> None:
 async def _generate_two_stage(ctx: TurnContext, prompt: str) -> None:
     """Simulated generation with real media: stage 1 a test-pattern clip, stage 2 BGM + title (§2.4)."""
     session, draft = ctx.session, ctx.session.draft
+    held = ctx.bill.hold("generation", ctx.knobs.generation_cost)  # frozen while it generates
     await _text(ctx, f"I'll generate your video of {prompt} now. This may take a few minutes.")
     call_id = await _tool(ctx, "generate_video_with_seedance", {"prompt": prompt, "duration": 5}, long=True)
     await asyncio.sleep(ctx.knobs.agent_delay * 2)  # "generating": the stream sends heartbeats meanwhile
@@ -405,6 +424,7 @@ async def _generate_two_stage(ctx: TurnContext, prompt: str) -> None:
     drafts.append_clip(draft, src=url, name=f"Generated: {prompt[:40]}", kind="video", duration_ms=5000)
     _sync_canvas(session)
     ctx.generated = True
+    ctx.bill.settle("generation", held)
     response = {"status": "success", "video_url": url, "duration": 5.0}
     await _result(
         ctx, call_id, "generate_video_with_seedance", response, ("draft", "generated_media", "video_infos")

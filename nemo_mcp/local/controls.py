@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import time
 
+from nemo_mcp.local import ledger
 from nemo_mcp.local.state import SURVIVES_RESET, BackendState, User
 
 
@@ -28,7 +29,7 @@ def lose_session(state: BackendState, session_id: str = "*") -> None:
 
 def exhaust_credits(state: BackendState) -> None:
     for user in state.users.values():
-        user.available = 0
+        ledger.adjust(state, user, 0, "fault: exhaust_credits")
 
 
 def set_credits(state: BackendState, available: int, user_id: str = "*") -> list[User]:
@@ -37,7 +38,7 @@ def set_credits(state: BackendState, available: int, user_id: str = "*") -> list
         raise ValueError("available must be a non-negative integer")
     users = list(state.users.values()) if user_id == "*" else [state.users[user_id]]
     for user in users:
-        user.available = available
+        ledger.adjust(state, user, available, "admin: PATCH /_local/credits")
     return users
 
 
@@ -56,8 +57,8 @@ def apply_one_shot_faults(state: BackendState) -> None:
 
 
 def reset(state: BackendState) -> None:
-    """Forget accounts, sessions, renders and counters (running renders are cancelled); the knobs, the
-    data directory and running background tasks stay."""
+    """Forget accounts, sessions, renders, counters and the ledger (running renders are cancelled); the
+    knobs, the data directory and running background tasks stay."""
     for job in state.renders.values():
         if job.task and not job.task.done():
             job.task.cancel()

@@ -69,6 +69,7 @@ class Knobs:
     initial_credits: int = 100
     edit_cost: int = 10
     generation_cost: int = 100
+    analysis_cost: int = 0  # metadata/summary turns (free by default)
     max_upload_bytes: int = 500 * 1024 * 1024
     token_ttl_seconds: float = 7 * 86400.0
     ip_token_cap: int = 10  # anonymous tokens per IP per 7 days; 0 = no cap

@@ -4,7 +4,8 @@ ADK (default): Google-ADK `Event` JSON as `model_dump_json(exclude_none=True, by
 camelCase keys, None omitted, `timestamp` in float seconds, text / functionCall / functionResponse parts,
 `actions.stateDelta` on tool results. Typed (REF44): `{"type": "text", "content": ...}`, `tool_call`,
 `tool_result`, `heartbeat`. Each frame is `data: <json>\\n\\n`; there is no done event: closing ends the turn.
-Errors use ADK's `{"error": "..."}` form (plus `"type": "error"` in the typed form).
+Errors use ADK's `{"error": "..."}` form (plus `"type": "error"` in the typed form), with the business
+`code` beside it when there is one (2001 when credits run out mid-turn).
 """
 
 from __future__ import annotations
@@ -41,14 +42,16 @@ def heartbeat(style: str) -> bytes | None:
 
 
 class Encoder:
-    def __init__(self, fmt: str) -> None:
+    def __init__(self, fmt: str, invocation_id: str | None = None) -> None:
         self.fmt = fmt
-        self.invocation_id = f"e-{secrets.token_hex(16)}"
+        self.invocation_id = invocation_id or f"e-{secrets.token_hex(16)}"
 
     def encode(self, event: dict[str, Any]) -> bytes:
         kind = event["type"]
         if kind == "error":
-            payload = {"error": event["message"]}
+            payload: dict[str, Any] = {"error": event["message"]}
+            if event.get("code") is not None:
+                payload["code"] = event["code"]
             return frame({"type": "error", **payload} if self.fmt == "typed" else payload)
         return frame(self._typed(event) if self.fmt == "typed" else self._adk(event))
 

@@ -32,6 +32,45 @@ class User:
 
 
 @dataclass
+class LedgerEntry:
+    """One movement of credits (ledger.py writes them; `GET /_local/ledger` shows them).
+
+    `action`: grant (a new account's credits), freeze (reserved while a step runs), charge (a frozen
+    amount spent), release (a frozen amount given back: the step failed or never finished), refund (a
+    charge given back: the turn failed and was undone), adjust (set from outside: admin, faults).
+    `kind`: generation | edit | analysis | other."""
+
+    seq: int
+    time: float
+    user_id: str
+    session_id: str | None
+    action: str
+    kind: str
+    amount: int
+    before: dict[str, int]  # the user's {available, frozen, total} before and after
+    after: dict[str, int]
+    message_id: str | None = None  # the turn's ADK invocationId
+    instruction: str | None = None  # an excerpt of the turn's text
+    note: str | None = None  # why, for adjustments
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "time": self.time,
+            "user_id": self.user_id,
+            "session_id": self.session_id,
+            "action": self.action,
+            "kind": self.kind,
+            "amount": self.amount,
+            "balance_before": self.before,
+            "balance_after": self.after,
+            "message_id": self.message_id,
+            "instruction": self.instruction,
+            "note": self.note,
+        }
+
+
+@dataclass
 class Token:
     value: str
     user: User
@@ -136,6 +175,7 @@ class BackendState:
     render_submit_failed: bool = False  # the `fail_first_render_submit` fault has fired
     stats: Stats = field(default_factory=Stats)
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)  # work that outlives its request
+    ledger: list[LedgerEntry] = field(default_factory=list)  # every credit movement, in order
 
 
 SURVIVES_RESET = frozenset({"knobs", "data_dir", "tasks"})

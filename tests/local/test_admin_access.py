@@ -21,6 +21,7 @@ ADMIN = [
     ("PATCH", "/_local/knobs"),
     ("PATCH", "/_local/credits"),
     ("POST", "/_local/reset"),
+    ("GET", "/_local/ledger"),
 ]
 
 

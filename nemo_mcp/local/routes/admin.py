@@ -1,6 +1,7 @@
 """The `/_local/` admin routes: invented, not part of the NemoVideo API, loopback clients only.
 
-`GET/PATCH /_local/knobs`, `GET /_local/stats`, `PATCH /_local/credits`, `POST /_local/reset`.
+`GET/PATCH /_local/knobs`, `GET /_local/stats`, `PATCH /_local/credits`, `POST /_local/reset`,
+`GET /_local/ledger[?user=<user id>][&session=<session id>]` (every credit movement, ledger.py).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from nemo_mcp.local import controls
+from nemo_mcp.local import controls, ledger
 from nemo_mcp.local.envelope import ApiError, bad_request
 from nemo_mcp.local.guard import admin_refusal
 from nemo_mcp.local.routes.context import read_json, state_of
@@ -70,6 +71,23 @@ async def credits(request: Request) -> Response:
     return JSONResponse({"code": 0, "data": {u.user_id: u.credits() for u in users}})
 
 
+async def ledger_entries(request: Request) -> Response:
+    """Every credit movement in order, optionally for one user and/or one session; `charged` is what
+    those entries spent (charges minus refunds), `frozen` what they still hold."""
+    state = _admin(request)
+    user = request.query_params.get("user") or None
+    session = request.query_params.get("session") or None
+    found = ledger.entries(state, user, session)
+    spent = sum(e.amount for e in found if e.action == "charge") - sum(
+        e.amount for e in found if e.action == "refund"
+    )
+    held = sum(e.amount for e in found if e.action == "freeze") - sum(
+        e.amount for e in found if e.action in ("charge", "release")
+    )
+    data = {"entries": [e.as_dict() for e in found], "charged": spent, "frozen": held}
+    return JSONResponse({"code": 0, "data": data})
+
+
 async def reset(request: Request) -> Response:
     controls.reset(_admin(request))
     return JSONResponse({"code": 0, "data": {"reset": True}})
@@ -81,4 +99,5 @@ def routes() -> list[Route]:
         Route("/_local/stats", stats, methods=["GET"]),
         Route("/_local/credits", credits, methods=["PATCH"]),
         Route("/_local/reset", reset, methods=["POST"]),
+        Route("/_local/ledger", ledger_entries, methods=["GET"]),
     ]

@@ -3,7 +3,10 @@
 The turn runs as its own task and feeds a queue, so a dropped connection (client-side or the
 `drop_stream_after` fault) does not stop the edit: like the real backend, the state still changes and the
 client recovers by polling state (docs/nemo-api.md §2.6); `truncate_sse` breaks it the same way after half a
-frame. Credits are frozen while it runs and debited at the end.
+frame. The turn is admitted when the user has its price (else 2001 before the stream); each paid step then
+freezes its price while it runs and is charged when it succeeds (ledger.py). Credits that run out mid-turn
+end the stream with a 2001 error event (`{"error": "...", "code": 2001}`): what was done and charged before
+stays, nothing after runs. Any other failure rolls the turn back and refunds it.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import asyncio
 import copy
 import logging
 import random
+import secrets
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -22,6 +26,7 @@ from starlette.routing import Route
 from nemo_mcp.local.agent import Aborted, TurnContext, plan, run_turn
 from nemo_mcp.local.background import spawn
 from nemo_mcp.local.envelope import CREDITS, ApiError, bad_request
+from nemo_mcp.local.ledger import Bill, OutOfCredits, TurnRef, insufficient
 from nemo_mcp.local.routes.context import base_url, caller, read_json, state_of
 from nemo_mcp.local.sessions import find_session
 from nemo_mcp.local.sse import Encoder, StreamDropped, heartbeat
@@ -60,13 +65,9 @@ async def run_sse(request: Request) -> Response:
     k = state.knobs
     turn_plan = plan(text, k)
     if turn_plan.cost > user.available:
-        raise ApiError(
-            CREDITS,
-            f"Insufficient credits: this request needs {turn_plan.cost}, you have {user.available}. "
-            f"Register at https://nemovideo.com/register?bind={user.user_id} or top up.",
-        )
-    user.available -= turn_plan.cost
-    user.frozen += turn_plan.cost
+        raise ApiError(CREDITS, insufficient(user, turn_plan.cost))
+    invocation_id = f"e-{secrets.token_hex(16)}"  # the turn's id: ADK's invocationId, the ledger's message_id
+    bill = Bill(state, user, TurnRef(session.session_id, invocation_id, text), cap=turn_plan.cost)
     state.stats.turns[session.session_id].append(text)
     session.turns += 1
     silent = random.Random(f"{k.seed}:{session.session_id}:{session.turns}").random() < k.silent_fraction  # noqa: S311
@@ -86,7 +87,7 @@ async def run_sse(request: Request) -> Response:
             if sent["events"] == drop_after:
                 await queue.put(_DROP)
 
-        ctx = TurnContext(session, k, state.data_dir, base, emit, silent)
+        ctx = TurnContext(session, k, state.data_dir, base, emit, silent, bill)
         snapshot: dict[str, Any] = {}
         if drop_after == 0:
             await queue.put(_DROP)  # the connection closes before any event (§2.3: a disconnect)
@@ -98,25 +99,26 @@ async def run_sse(request: Request) -> Response:
                     await emit({"type": "text", "text": TEMPORARY_ISSUE})
         except asyncio.CancelledError:
             raise
+        except OutOfCredits as exc:
+            # Credits ran out mid-turn: the steps before stay done and charged; this one never started.
+            await queue.put({"type": "error", "message": str(exc), "code": CREDITS})
         except Exception as exc:
             # A failed turn changes nothing and costs nothing.
             if snapshot:
                 session.state.clear()
                 session.state.update(snapshot)
             ctx.applied, ctx.generated = 0, False
+            bill.refund_all()
             if not isinstance(exc, Aborted):
                 log.exception("local agent failed")
                 await queue.put({"type": "error", "message": f"Agent error: {exc}"})
         finally:
-            charged = ctx.applied > 0 or ctx.generated
-            user.frozen -= turn_plan.cost
-            if not charged:
-                user.available += turn_plan.cost
+            bill.release_all()  # a step still holding credits did not finish
             await queue.put(None)
 
     base = base_url(request)
     spawn(state, produce())
-    encoder = Encoder(k.sse_format)
+    encoder = Encoder(k.sse_format, invocation_id)
     style, interval = k.heartbeat_style, max(0.05, k.heartbeat_interval)
 
     truncate_after = k.truncate_sse
