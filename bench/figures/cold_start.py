@@ -135,15 +135,14 @@ async def run(bench: Bench, fig: Figure) -> None:
 
 
 ANALYSIS = {
-    "evidence": "details.phases_ms: nemo-mcp pays, on top of the bare server, more imports (-X importtime: "
-    "nemo_mcp.api.models, nemo_mcp.server.models, routing/translate/timeline, plus httpx next to the SDK's "
-    "httpx2), build_server (pydantic schema generation for 9 tools with output schemas; the bare server "
-    "registers 1 tool), and NemoClient(), almost all of it httpx.AsyncClient() building a verifying SSL "
-    "context (certifi bundle) inside the lifespan, which runs before the server answers discover/tools/list.",
-    "suggested_fix": "nemo_mcp/api/client/_transport.py: create the httpx.AsyncClient (and its SSL context) "
-    "lazily on the first request, or build the ssl.SSLContext once in a worker thread and pass verify=ctx; "
-    "nemo_mcp/server/lifespan.py then no longer blocks start-up on it. Optionally defer importing "
-    "nemo_mcp.api.models/timeline/sse until first use.",
+    "evidence": "details.phases_ms splits start-up in fresh interpreters: imports (nemo_mcp's modules, pydantic "
+    "models, httpx next to the SDK's httpx2), build_server (pydantic schema generation for 9 tools with "
+    "output schemas; the bare server registers 1 tool), and constructing NemoClient (its httpx client and "
+    "SSL context, unless created lazily). The `--backend local` row adds the embedded backend (Starlette, "
+    "uvicorn, its state) started inside the lifespan, before the server answers tools/list.",
+    "suggested_fix": "Whichever phase grew: python -X importtime -c 'import nemo_mcp.server.app' for imports "
+    "(defer the heavy ones to first use); for build_server, the tools' output schemas; for the local row, "
+    "start the embedded backend without blocking the lifespan's first answer.",
 }
 
 SPEC = Spec(
