@@ -30,6 +30,7 @@ from typing import ClassVar, Generic, Literal, TypeVar
 import anyio
 from anyio.abc import TaskGroup
 
+from nemo_mcp.language.routing import Intent
 from nemo_mcp.server.failures import ToolFailure, as_failure
 from nemo_mcp.server.models import EditResult, ExportResult, JobView, UploadResult
 
@@ -71,6 +72,7 @@ class Job(Generic[R]):
     status: JobStatus = JobStatus.RUNNING
     progress: float | None = None  # 0..100 when known
     message: str = "starting"
+    phase: str = ""  # "1/2 the edit", "2/2 the render": prefixed to every message of a two-stage job
     result: R | None = None
     failure: ToolFailure | None = None
     finished: float | None = None
@@ -92,7 +94,7 @@ class Job(Generic[R]):
         if progress is not None:
             self.progress = max(0.0, min(100.0, float(progress)))
         if message is not None:
-            self.message = message
+            self.message = f"{self.phase}: {message}" if self.phase else message
         self._notify()
 
     def _notify(self) -> None:
@@ -157,6 +159,7 @@ class EditJob(Job[EditResult]):
     )
     instruction: str
     stages: list[str] = field(default_factory=list)  # what landed while the turn ran
+    plan: list[Intent] = field(default_factory=list)  # the steps the instruction asked for (agent, export...)
 
 
 @dataclass(eq=False, kw_only=True)
@@ -169,6 +172,7 @@ class ExportJob(Job[ExportResult]):
     )
     render_id: str | None = None
     download_dir: Path | None = None
+    file_name: str | None = None  # the name the user asked for ("save it as final.mp4")
     overwrite: bool = False
 
 
@@ -244,6 +248,14 @@ class JobManager:
         return list(self._jobs.values())
 
     # -- waiting --------------------------------------------------------------------------------------
+
+    async def follow(self, job: J, on_change: Callable[[J], None]) -> None:
+        """Call `on_change` each time `job` publishes progress, until it is done (a job that mirrors
+        another one's progress)."""
+        while not job.done:
+            changed = job._changed
+            await changed.wait()
+            on_change(job)
 
     async def wait(self, job: AnyJob, wait_seconds: float, progress: ProgressFn | None = None) -> bool:
         """Wait until the job is done or `wait_seconds` passed; True when done.

@@ -43,6 +43,7 @@ __all__ = [
     "has_control_chars",
     "is_url",
     "media_dirs_from_env",
+    "resolve_destination",
     "resolve_download_dir",
     "safe_filename",
     "unique_path",
@@ -194,7 +195,16 @@ def check_source(
 # --- downloads ----------------------------------------------------------------------------------------
 
 
-def resolve_download_dir(requested: str | None, root: Path) -> Path:
+def resolve_destination(requested: str, root: Path) -> tuple[Path, str | None]:
+    """A destination named in an instruction ("save it as ~/Movies/final.mp4", "导出到 D:\\成片"): the folder,
+    confined like `download_dir`, and the file name when one was given (always saved as .mp4)."""
+    p = _expand(Path(requested.strip().strip("\"'")))
+    if p.suffix and (family_of(p.name) is not None or p.suffix.lower() == ".mp4"):
+        return resolve_download_dir(str(p.parent), root, what="The destination folder"), safe_filename(p.stem)
+    return resolve_download_dir(str(p), root, what="The destination"), None
+
+
+def resolve_download_dir(requested: str | None, root: Path, *, what: str = "download_dir") -> Path:
     """Return the folder to write into, confined to `root` (created if missing)."""
     root = root.expanduser()
     root.mkdir(parents=True, exist_ok=True)
@@ -210,8 +220,8 @@ def resolve_download_dir(requested: str | None, root: Path) -> Path:
     if not _inside(target_resolved, root_resolved):
         raise ToolFailure(
             "path_not_allowed",
-            f"download_dir {requested!r} is outside the download folder {root_resolved}. "
-            "Give a sub-folder name (or omit download_dir), or change NEMO_DOWNLOAD_DIR.",
+            f"{what} {requested!r} is outside the download folder {root_resolved}, where exports are saved. "
+            "Name a file or sub-folder inside it, or change NEMO_DOWNLOAD_DIR. Nothing was done.",
         )
     target_resolved.mkdir(parents=True, exist_ok=True)
     # Re-check after creation in case a component was a symlink created meanwhile.
@@ -220,13 +230,13 @@ def resolve_download_dir(requested: str | None, root: Path) -> Path:
     return target_resolved
 
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_UNSAFE = re.compile(r"[^\w.-]+")
 
 
 def safe_filename(stem: str, ext: str = ".mp4", *, max_len: int = 80) -> str:
-    """A file name made of [A-Za-z0-9._-] with the given extension (never hidden, never empty)."""
-    norm = unicodedata.normalize("NFKD", stem)
-    norm = norm.encode("ascii", "ignore").decode("ascii")
+    """A file name of letters (any script), digits and `._-` with the given extension (never hidden, never
+    empty, no separators or control characters): "年会视频 终版" stays readable as 年会视频_终版.mp4."""
+    norm = unicodedata.normalize("NFC", stem)
     cleaned = _UNSAFE.sub("_", norm).strip("._-")
     cleaned = re.sub(r"_{2,}", "_", cleaned)
     if cleaned.lower().endswith(ext.lower()):

@@ -101,17 +101,32 @@ class ExportResult(BaseModel):
     next_step: str = ""
 
 
+class GoAheadView(BaseModel):
+    """The agent waits for the user's go-ahead before a paid action."""
+
+    cost: float | None = Field(default=None, description="credits the agent quoted, when it did")
+    hint: str = ""
+
+
 class EditResult(BaseModel):
     session_id: str
     routed_to: Literal["agent", "export", "credits", "state", "upload"] = Field(
         description="what the instruction was routed to (export/credits/state/upload never reach the agent)"
     )
+    plan: list[str] = Field(
+        default_factory=list, description="the steps the instruction asked for, in order (e.g. agent, export)"
+    )
+    deferred: bool = Field(default=False, description="the user said not to export yet")
     status: Literal["done", "running"] = "done"
     reply: str = Field(default="", description="the agent's reply, GUI instructions translated")
     changes: list[str] = Field(default_factory=list, description="concrete timeline changes found by diffing")
     stages: list[str] = Field(default_factory=list, description="what landed while the turn ran (2-stage)")
     timeline_summary: str | None = None
     notes: list[str] = Field(default_factory=list)
+    gui_steps: list[str] = Field(
+        default_factory=list, description="GUI steps the agent suggested, done or replaced by the server"
+    )
+    awaiting_go_ahead: GoAheadView | None = None
     job: JobView | None = None
     upload: UploadResult | None = None
     export: ExportResult | None = None

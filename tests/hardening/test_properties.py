@@ -32,10 +32,11 @@ from nemo_mcp.api.parsing import (
     parse_uploaded_files,
 )
 from nemo_mcp.api.sse import parse_stream
+from nemo_mcp.language.replies import Step, translate
+from nemo_mcp.language.routing import Intent, route
+from nemo_mcp.language.sources import find
 from nemo_mcp.server.failures import ToolFailure
 from nemo_mcp.server.media_policy import check_source, check_url, resolve_download_dir, safe_filename
-from nemo_mcp.server.routing import Intent, find_sources, route
-from nemo_mcp.server.translate import GuiAction, translate
 from nemo_mcp.server.workflows.reads import Reads
 
 PROPS = settings(
@@ -108,24 +109,27 @@ INSTRUCTIONS = st.one_of(
 @given(INSTRUCTIONS)
 def test_routing_never_raises_and_returns_a_known_route(text: str) -> None:
     r = route(text)
-    assert r.intent in set(Intent)
-    assert r.then is None or r.then in set(Intent)
-    assert isinstance(r.rest, str)
+    assert r.steps
+    assert all(step in set(Intent) for step in r.steps)
+    assert len(r.steps) == len(set(r.steps))
+    assert isinstance(r.agent_text, str)
     for source in r.sources:
         assert source in text  # never invents a path
+    assert (Intent.UPLOAD in r.steps) == bool(r.sources)
     if r.sources:
-        assert r.intent is Intent.UPLOAD
-    if r.intent is not Intent.UPLOAD:
-        assert not r.sources
+        assert r.steps[0] is Intent.UPLOAD
+    if r.deferred:
+        assert Intent.EXPORT not in r.steps
 
 
 @PROPS
 @given(INSTRUCTIONS)
-def test_find_sources_only_returns_substrings(text: str) -> None:
-    sources, rest = find_sources(text)
-    assert len(sources) == len(set(sources))
-    assert all(s and s in text for s in sources)
-    assert isinstance(rest, str)
+def test_find_only_returns_substrings(text: str) -> None:
+    found = find(text)
+    assert len(found.sources) == len(set(found.sources))
+    assert all(s and s in text for s in found.sources)
+    assert found.destination is None or found.destination in text
+    assert isinstance(found.text, str)
 
 
 @PROPS
@@ -133,8 +137,11 @@ def test_find_sources_only_returns_substrings(text: str) -> None:
 def test_translation_never_raises(text: str) -> None:
     tr = translate(text)
     assert isinstance(tr.text, str)
-    assert all(a in set(GuiAction) for a in tr.actions)
-    assert len(tr.actions) == len(set(tr.actions))
+    assert all(s in set(Step) for s in tr.steps)
+    assert len(tr.steps) == len(set(tr.steps))
+    # no control character, escape or bidi override survives
+    assert not any(ord(c) < 32 and c not in "\n\t" for c in tr.text)
+    assert not any(c in tr.text for c in "\x1b\u202e\u202d\u2066\u2067\u2068\u200b")
     # a GUI instruction that was removed is not in the output
     for clause in tr.removed:
         if len(clause) > 12:
@@ -152,7 +159,7 @@ def test_sniffing_arbitrary_bytes(head: bytes) -> None:
 @given(st.text(max_size=200))
 def test_safe_filename_is_always_safe(stem: str) -> None:
     name = safe_filename(stem)
-    assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*\.mp4", name), name
+    assert re.fullmatch(r"[^\W_][\w.-]*\.mp4", name), name  # letters of any script, digits, ._-
     assert "/" not in name
     assert ".." not in name.removesuffix(".mp4").strip(".") or name.count("/") == 0
     assert len(name) <= 84

@@ -95,7 +95,8 @@ def test_download_confinement(tmp_path: Path) -> None:
 
 def test_safe_names_and_no_overwrite(tmp_path: Path) -> None:
     assert safe_filename("../../etc/passwd") == "etc_passwd.mp4"
-    assert safe_filename("城市 timelapse!.mp4") == "timelapse.mp4"
+    assert safe_filename("城市 timelapse!.mp4") == "城市_timelapse.mp4"  # readable in any script
+    assert safe_filename("a/b\\c:d*e") == "a_b_c_d_e.mp4"
     assert safe_filename("...") == "video.mp4"
     assert safe_filename(".hidden") == "hidden.mp4"
     (tmp_path / "a.mp4").write_bytes(b"1")

@@ -185,11 +185,6 @@ async def test_routing_rows_skip_the_agent(
     assert turns(local_backend) == 0
 
 
-@pytest.mark.parametrize("instruction", ["upload", "上传"])
-async def test_upload_without_a_file_is_refused(nemo: Session, instruction: str) -> None:
-    await nemo.fail("edit_video", {"instruction": instruction}, "no_media")
-
-
 async def test_edit_plus_export_goes_to_agent_with_export_hint(nemo: Session, clip: Path) -> None:
     await upload(nemo, clip)
     c = await nemo.ok(
@@ -538,21 +533,3 @@ async def test_network_facing_server_refuses_local_paths(
     async with Client(build_server(s)) as client:
         text = await Session(client).fail("upload_media", {"sources": [str(clip)]}, "path_not_allowed")
         assert "clip.mp4" in text
-
-
-async def test_edit_with_export_says_the_export_hint_once(nemo: Session, clip: Path) -> None:
-    await upload(nemo, clip)
-    c = await nemo.ok("edit_video", {"instruction": "trim it to the first 2 seconds and export it"})
-    assert c.data["routed_to"] == "agent"
-    readable = c.result.content[0].text  # type: ignore[union-attr]
-    assert readable.count("export_video") == 1, readable
-    assert "you also asked for an export" in readable.lower()
-    assert "track summary is shown instead" not in readable
-
-
-async def test_preview_gui_hint_just_shows_the_summary() -> None:
-    from nemo_mcp.server.translate import ACTION_NOTES, GuiAction, translate
-
-    tr = translate("Added the title. Preview it in the timeline to check the result.")
-    assert GuiAction.SHOW_SUMMARY in tr.actions
-    assert not ACTION_NOTES[GuiAction.SHOW_SUMMARY]

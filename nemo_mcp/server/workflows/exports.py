@@ -47,6 +47,7 @@ class Exports:
         progress: ProgressFn,
         *,
         overwrite: bool = False,
+        file_name: str | None = None,
     ) -> ExportResult:
         target_dir: Path | None = None
         if download or download_dir is not None:
@@ -54,6 +55,7 @@ class Exports:
         job = await self._job_for(session_id, render_id.strip() if render_id else None, target_dir)
         if target_dir is not None and job.download_dir is None:
             job.download_dir = target_dir
+        job.file_name = job.file_name or file_name
         job.overwrite = job.overwrite or overwrite
 
         if await self.jobs.wait(job, self.settings.wait_for(wait_seconds), progress):
@@ -71,7 +73,20 @@ class Exports:
             next_step=view.next_step,
         )
 
-    async def _job_for(self, session_id: str | None, render_id: str | None, target: Path | None) -> ExportJob:
+    async def start(
+        self, session_id: str, folder: Path | None, file_name: str | None, *, after: EditJob | None = None
+    ) -> ExportJob:
+        """The render of a project's timeline (the one running, or a new one), saved to `folder` if given;
+        `after` is the edit job asking for it as its second stage (its own turn is not in the way)."""
+        job = await self._job_for(session_id, None, folder, after=after)
+        if folder is not None and job.download_dir is None:
+            job.download_dir = folder
+        job.file_name = job.file_name or file_name
+        return job
+
+    async def _job_for(
+        self, session_id: str | None, render_id: str | None, target: Path | None, after: EditJob | None = None
+    ) -> ExportJob:
         """The render job to wait on: the one of `render_id`, the one running on the project, or a new one."""
         if render_id:
             job = self.jobs.render(render_id)
@@ -84,7 +99,7 @@ class Exports:
         if running is not None:
             return running
         editing = self.jobs.running(rec.session_id, EditJob)
-        if editing is not None:
+        if editing is not None and editing is not after:
             raise ToolFailure(
                 "turn_running",
                 f"An edit is still running on project {rec.session_id} (job {editing.id}); exporting now "
@@ -153,7 +168,7 @@ class Exports:
     async def _download(self, job: ExportJob, result: ExportResult, folder: Path) -> ExportResult:
         rec = self.projects.store.get(result.session_id)
         stem = (rec.title if rec and rec.title != "project" else f"nemo_{result.session_id}") or "video"
-        dest = unique_path(folder, safe_filename(stem), overwrite=job.overwrite)
+        dest = unique_path(folder, job.file_name or safe_filename(stem), overwrite=job.overwrite)
 
         def on_bytes(got: int, total: int) -> None:
             if total:

@@ -25,8 +25,8 @@ from nemo_mcp.server.jobs import EditJob
 from nemo_mcp.server.models import EditResult
 from nemo_mcp.server.projects import ProjectRecord
 from nemo_mcp.server.settings import ServerSettings
-from nemo_mcp.server.translate import ACTION_NOTES, GuiAction, translate
 from nemo_mcp.server.workflows.projects import Projects
+from nemo_mcp.server.workflows.replies import reply_of
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +51,13 @@ class Turns:
         self.projects = projects
         self.settings = settings
 
-    async def run(self, job: EditJob, rec: ProjectRecord, text: str) -> EditResult:
-        """Send `text` once and follow the stream to the end; the reply says what changed."""
+    async def run(
+        self, job: EditJob, rec: ProjectRecord, text: str, *, asked_export: bool = False
+    ) -> EditResult:
+        """Send `text` once and follow the stream to the end; the reply says what changed.
+
+        `asked_export`: the user's instruction also asked for the export, so the agent's "click Export"
+        is done by the caller rather than suggested."""
         sid = rec.session_id
         job.update(message="sending the instruction to the NemoVideo agent")
         before = await self.projects.state(rec)
@@ -146,24 +151,10 @@ class Turns:
                 after = await self._settle(rec, before, after)
 
         changes = [c.sentence for c in diff(before, after)]
-        texts = [t for t in end.texts if t.strip()]
-        tr = translate("\n\n".join(texts)) if texts else None
-        reply = tr.text if tr else ""
-        if tr:
-            # The summary line and the next step already stand in for "preview it" and "click Export".
-            notes += [
-                ACTION_NOTES[a] for a in tr.actions if a not in (GuiAction.SHOW_SUMMARY, GuiAction.EXPORT)
-            ]
         summary = after.summary_line()
-        if not reply and not changes:
-            # Never silence.
-            reply = (
-                "The agent finished without a reply and the timeline did not change. "
-                "Rephrase the instruction more concretely "
-                "(e.g. 'add the title \"Hello\" at the top for 3 s')."
-            )
-        elif not reply:
-            reply = "Done. " + "; ".join(changes) + "."
+        texts = [x for x in end.texts if x.strip()]
+        reply = reply_of(texts, changes, asked_export=asked_export, export_ready=after.export_ready)
+        notes += reply.notes
         if end.stream_errors and not changes:
             notes.append("The agent reported a problem: " + "; ".join(e[:160] for e in end.stream_errors[:2]))
         await self.projects.store.touch_async(sid, summary=summary)
@@ -171,12 +162,15 @@ class Turns:
             session_id=sid,
             routed_to="agent",
             status="done",
-            reply=reply,
+            reply=reply.text,
             changes=changes,
             stages=stages if len(stages) > 1 else [],
             timeline_summary=summary,
             notes=notes,
-            next_step=(
+            gui_steps=[s.value for s in reply.steps],
+            awaiting_go_ahead=reply.waiting,
+            next_step=reply.next_step
+            or (
                 "Refine with another edit_video instruction, or call export_video to render the MP4."
                 if after.export_ready
                 else "Continue with edit_video (e.g. generate or add media) before exporting."
