@@ -42,7 +42,9 @@ SSE_FORMATS = ("adk", "typed")
 ERROR_TRANSPORTS = ("http200", "status")
 RENDER_SHAPES = ("wrapped", "flat")
 MALFORMED_JSON_STYLES = ("truncate", "garble")
+GUI_SPEAK = ("off", "some", "always")
 _CHOICES = {
+    "gui_speak": GUI_SPEAK,
     "heartbeat_style": HEARTBEAT_STYLES,
     "sse_format": SSE_FORMATS,
     "error_transport": ERROR_TRANSPORTS,
@@ -60,6 +62,7 @@ class Knobs:
     heartbeat_style: str = "comment"  # comment | typed | empty | none
     heartbeat_interval: float = 5.0  # seconds of stream silence before a heartbeat
     trailing_temporary_issue: bool = False  # append "I encountered a temporary issue..." after the reply
+    gui_speak: str = "some"  # replies' GUI steps (speech.py): off | some (mixed, noisy) | always
     agent_delay: float = 0.0  # seconds each tool call takes
     simulate_generation: bool = False  # "generate a video of ..." makes real FFmpeg media instead of refusing
     # envelopes

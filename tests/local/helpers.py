@@ -13,6 +13,7 @@ import anyio
 import httpx
 
 from nemo_mcp.local.media import Probe, probe
+from nemo_mcp.local.speech import STEPS
 
 SKILL_HEADERS = {"X-Skill-Source": "nemo-mcp-tests", "X-Skill-Version": "0.1", "X-Skill-Platform": "pytest"}
 
@@ -202,3 +203,10 @@ async def download(
     found = await probe(dest)
     assert found is not None
     return found
+
+
+def gui_steps(text: str, lang: str = "en", topic: str | None = None) -> list[str]:
+    """The GUI steps (speech.STEPS) a reply contains, of one topic or any."""
+    banks = STEPS[lang]
+    topics = [topic] if topic else list(banks)
+    return [step for t in topics for step in banks[t] if step in text]

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from nemo_mcp.local import Knobs, LocalBackend, run_local_backend
-from tests.local.helpers import download, render, start, state, turn, upload
+from tests.local.helpers import download, gui_steps, render, start, state, turn, upload
 
 pytestmark = pytest.mark.anyio
 
@@ -17,6 +17,7 @@ pytestmark = pytest.mark.anyio
 async def test_resolution_keeps_orientation_and_clamps_4k(
     local_backend: LocalBackend, media: dict[str, Path]
 ) -> None:
+    local_backend.knobs.gui_speak = "always"
     async with httpx.AsyncClient(base_url=local_backend.url, timeout=30) as client:
         headers, sid = await start(client)
         await upload(client, headers, sid, media["portrait"])
@@ -25,7 +26,7 @@ async def test_resolution_keeps_orientation_and_clamps_4k(
         assert "1080x1920" in t.text
         t = await turn(client, headers, sid, "export in 4k")
         assert "maximum of 1080p" in t.text
-        assert "click the Export button" in t.text
+        assert gui_steps(t.text, topic="export")  # export was asked for: the GUI step for it
         st = await state(client, headers, sid)
         assert st["canvas_config"] == {"width": 1080, "height": 1920, "aspect_ratio": "9:16"}
         await turn(client, headers, sid, "make it square")
@@ -36,13 +37,15 @@ async def test_resolution_keeps_orientation_and_clamps_4k(
 async def test_title_timing_cut_out_and_named_music(
     local_backend: LocalBackend, media: dict[str, Path], tmp_path: Path
 ) -> None:
+    local_backend.knobs.gui_speak = "always"
     async with httpx.AsyncClient(base_url=local_backend.url, timeout=30) as client:
         headers, sid = await start(client)
         other = tmp_path / "other.m4a"
         other.write_bytes(media["audio"].read_bytes())
         await upload(client, headers, sid, media["clip"], media["audio"], other)
         t = await turn(client, headers, sid, "add a title 'Big Sale' from 0:01 to 0:03 at the top")
-        assert "Open the Text panel" in t.text
+        assert 'added the title "Big Sale" (1.0s–3.0s, top-center)' in t.text
+        assert gui_steps(t.text)
         await turn(client, headers, sid, "remove 0:00.5 to 0:01.5")
         await turn(client, headers, sid, "add the music.m4a as background music at 25%")
         draft = (await state(client, headers, sid))["draft"]

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from nemo_mcp.local import LocalBackend
-from tests.local.helpers import download, render, start, state, turn, upload
+from tests.local.helpers import download, gui_steps, render, start, state, turn, upload
 
 pytestmark = pytest.mark.anyio
 
@@ -47,12 +47,13 @@ async def test_trim_1080p_title_render_download(
 async def test_skill_prompt_convert_to_1080p(
     local_backend: LocalBackend, media: dict[str, Path], tmp_path: Path
 ) -> None:
+    local_backend.knobs.gui_speak = "always"
     async with httpx.AsyncClient(base_url=local_backend.url, timeout=30) as client:
         headers, sid = await start(client)
         await upload(client, headers, sid, media["clip2"])
         t = await turn(client, headers, sid, "convert a 2-minute MP4 product demo video into a 1080p MP4")
         assert "1920x1080" in t.text
-        assert "Export button" in t.text
+        assert gui_steps(t.text)
         draft = (await state(client, headers, sid))["draft"]
         done = await render(client, headers, sid, draft)
         out = await download(client, done["outputUrl"], tmp_path / "o.mp4")
@@ -63,6 +64,7 @@ async def test_skill_prompt_convert_to_1080p(
 async def test_skill_prompt_metadata_summary_trimmed_clip(
     local_backend: LocalBackend, media: dict[str, Path], tmp_path: Path
 ) -> None:
+    local_backend.knobs.gui_speak = "always"
     async with httpx.AsyncClient(base_url=local_backend.url, timeout=30) as client:
         headers, sid = await start(client)
         await upload(client, headers, sid, media["clip"])
@@ -77,7 +79,7 @@ async def test_skill_prompt_metadata_summary_trimmed_clip(
         assert "aac" in t.text
         assert "Summary" in t.text
         assert "with sound" in t.text
-        assert "click the Export button" in t.text  # export is answered in GUI-speak
+        assert gui_steps(t.text, topic="export")  # export is answered in GUI-speak
         st = await state(client, headers, sid)
         assert st["video_analyses"]["clip.mp4"]["width"] == 320
         assert st["draft"]["d"] == 3200  # 4 s clip, ~10% dropped at each end

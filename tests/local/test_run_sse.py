@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from nemo_mcp.local import Knobs, LocalBackend, run_local_backend
-from tests.local.helpers import credits, sign_in, start, state, turn, upload
+from nemo_mcp.local.speech import PLAIN_EXPORT
+from tests.local.helpers import credits, gui_steps, sign_in, start, state, turn, upload
 
 pytestmark = pytest.mark.anyio
 
@@ -33,6 +34,7 @@ async def _ready(client: httpx.AsyncClient, clip: Path) -> tuple[dict[str, str],
 
 
 async def test_adk_events(local_backend: LocalBackend, media: dict[str, Path]) -> None:
+    local_backend.knobs.gui_speak = "always"
     async with httpx.AsyncClient(base_url=local_backend.url, timeout=30) as client:
         headers, sid = await _ready(client, media["clip"])
         t = await turn(client, headers, sid, "trim to the first 2 seconds")
@@ -53,7 +55,9 @@ async def test_adk_events(local_backend: LocalBackend, media: dict[str, Path]) -
         assert fc["name"] == fr["name"] == "edit_multitrack"
         assert fc["id"] == fr["id"]
         assert result["actions"]["stateDelta"]["draft"]["d"] == 2000
-        assert "Preview it in the timeline" in text["content"]["parts"][0]["text"]
+        reply = text["content"]["parts"][0]["text"]
+        assert "trimmed the video to 0.0s–2.0s" in reply
+        assert gui_steps(reply)
         assert local_backend.stats.turns[sid] == ["trim to the first 2 seconds"]
 
 
@@ -258,6 +262,7 @@ async def test_error_mid_stream_aborts_and_refunds(media: dict[str, Path]) -> No
 async def test_replies_for_export_help_and_generation(
     local_backend: LocalBackend, media: dict[str, Path]
 ) -> None:
+    local_backend.knobs.gui_speak = "off"  # plain words
     async with httpx.AsyncClient(base_url=local_backend.url, timeout=30) as client:
         headers, sid = await start(client)
         help_reply = (await turn(client, headers, sid, "what's the weather like?")).text
@@ -265,10 +270,11 @@ async def test_replies_for_export_help_and_generation(
         assert "Upload a video" in help_reply
         assert "upload a video first" in (await turn(client, headers, sid, "make it 1080p")).text
         await upload(client, headers, sid, media["clip"])
-        assert (
-            "click the Export button in the top-right corner"
-            in (await turn(client, headers, sid, "export")).text
-        )
+        plain = (await turn(client, headers, sid, "export")).text
+        assert any(phrase in plain for phrase in PLAIN_EXPORT["en"])
+        assert not gui_steps(plain)
+        local_backend.knobs.gui_speak = "always"
+        assert gui_steps((await turn(client, headers, sid, "export")).text, topic="export")
         gen = await turn(client, headers, sid, "generate a video of a city timelapse")
         assert "needs the NemoVideo cloud" in gen.text
         assert gen.tools == []

@@ -29,6 +29,7 @@ from nemo_mcp.local.envelope import CREDITS, ApiError, bad_request
 from nemo_mcp.local.ledger import Bill, OutOfCredits, TurnRef, insufficient
 from nemo_mcp.local.routes.context import base_url, caller, read_json, state_of
 from nemo_mcp.local.sessions import find_session
+from nemo_mcp.local.speech import Speaker
 from nemo_mcp.local.sse import Encoder, StreamDropped, heartbeat
 
 log = logging.getLogger("nemo_mcp.local")
@@ -71,6 +72,8 @@ async def run_sse(request: Request) -> Response:
     state.stats.turns[session.session_id].append(text)
     session.turns += 1
     silent = random.Random(f"{k.seed}:{session.session_id}:{session.turns}").random() < k.silent_fraction  # noqa: S311
+    # wording: seeded by the turn number and its text (not the random session id), so a run repeats
+    speaker = Speaker.for_turn(text, k.gui_speak, k.seed, session.turns, noise=not k.trailing_temporary_issue)
     queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
     drop_after, error_after, trailing = k.drop_stream_after, k.error_mid_stream, k.trailing_temporary_issue
 
@@ -87,7 +90,7 @@ async def run_sse(request: Request) -> Response:
             if sent["events"] == drop_after:
                 await queue.put(_DROP)
 
-        ctx = TurnContext(session, k, state.data_dir, base, emit, silent, bill)
+        ctx = TurnContext(session, k, state.data_dir, base, emit, silent, bill, speaker, text)
         snapshot: dict[str, Any] = {}
         if drop_after == 0:
             await queue.put(_DROP)  # the connection closes before any event (§2.3: a disconnect)
