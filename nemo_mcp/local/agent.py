@@ -100,7 +100,8 @@ async def run_turn(ctx: TurnContext, turn_plan: Plan) -> None:
     gap = "" if speaker.lang == "zh" else " "
     if not ops:
         has_media = bool(session.state["video_infos"])
-        words = [speaker.say(UNSURE)] if has_media else []
+        words = [speaker.say(note) for note in ctx.notes]
+        words += [speaker.say(UNSURE)] if has_media else []
         words.append(speaker.say(CAPABILITIES))
         if not has_media:
             words.append(speaker.step("upload") if speaker.gui(0.5) else speaker.say(GET_STARTED))

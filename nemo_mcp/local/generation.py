@@ -132,3 +132,41 @@ async def _two_stage(ctx: TurnContext, prompt: str) -> None:
         f"添加背景音乐（35%）和标题「{title}」（0–3秒）",
     )
     await text(ctx, speaker.reply(Reply(said=[added], topics=["text", "music", "effects", "export"])))
+
+
+# --- the go-ahead before a paid generation (pending.py) ----------------------------------------------------
+
+QUOTE_GUI = {
+    "en": (
+        "This will use about {n} credits. Click Generate to start.",
+        "Generating a video of {p} takes about {n} credits — click the Generate button to confirm.",
+        "About {n} credits will be used for this video. "
+        "Press Generate in the bottom-right corner when you're ready.",
+    ),
+    "zh": (
+        "预计消耗 {n} 积分，点击“生成”开始。",
+        "生成「{p}」的视频大约需要 {n} 积分，点击“生成”按钮确认。",
+        "这次生成预计消耗约 {n} 积分，准备好后点击右下角的“生成”。",
+    ),
+}
+QUOTE_PLAIN = {
+    "en": (
+        "Generating a video of {p} will use about {n} credits. Reply 'yes' to proceed.",
+        "This will use about {n} credits. Shall I go ahead?",
+        "A video of {p} costs about {n} credits. Do you want me to continue?",
+    ),
+    "zh": (
+        "生成「{p}」的视频大约需要 {n} 积分，确认后我就开始生成。",
+        "这次生成预计消耗 {n} 积分，是否继续？",
+        "大约需要 {n} 积分。回复“确认”即可开始生成。",
+    ),
+}
+REFUSED = Say("OK, I won't generate it. No credits were used.", "好的，已取消生成，没有扣除积分。")
+DROPPED = Say("I've dropped the generation that was waiting for your go-ahead.", "已取消之前待确认的生成。")
+
+
+async def ask(ctx: TurnContext, prompt: str, cost: int) -> None:
+    """Quote the price of a generation and wait (nothing runs, nothing is charged)."""
+    speaker = ctx.speaker
+    bank = QUOTE_GUI if speaker.gui(0.5) else QUOTE_PLAIN
+    await text(ctx, speaker.finish(speaker.pick(bank[speaker.lang]).format(n=cost, p=prompt or "it")))

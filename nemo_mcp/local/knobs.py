@@ -65,6 +65,7 @@ class Knobs:
     gui_speak: str = "some"  # replies' GUI steps (speech.py): off | some (mixed, noisy) | always
     agent_delay: float = 0.0  # seconds each tool call takes
     simulate_generation: bool = False  # "generate a video of ..." makes real FFmpeg media instead of refusing
+    confirm_generation: bool = False  # a generation quotes its price and waits for a yes (pending.py)
     # envelopes
     error_transport: str = "http200"  # http200: HTTP 200 + code; status: 401/404/403/415/413 + code
     render_shape: str = "wrapped"  # wrapped {success,data{outputUrl}} | flat {taskId,status,output{url}}

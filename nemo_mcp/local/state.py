@@ -99,6 +99,16 @@ class Media:
 
 
 @dataclass
+class PendingTurn:
+    """A generation waiting for the user's go-ahead (pending.py, the `confirm_generation` knob)."""
+
+    text: str  # the instruction that asked for it
+    cost: int  # the price quoted
+    asked_at: float
+    message_id: str = ""  # the turn that quoted it
+
+
+@dataclass
 class Session:
     session_id: str
     task_id: str
@@ -109,6 +119,7 @@ class Session:
     media: dict[str, Media] = field(default_factory=dict)  # by cdn_url
     turns: int = 0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one turn at a time
+    pending: PendingTurn | None = None  # a generation waiting for the go-ahead
 
     @property
     def draft(self) -> dict[str, Any]:

@@ -23,9 +23,11 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from nemo_mcp.local.agent import Aborted, TurnContext, plan, run_turn
+from nemo_mcp.local import pending
+from nemo_mcp.local.agent import Aborted, TurnContext, run_turn
 from nemo_mcp.local.background import spawn
 from nemo_mcp.local.envelope import CREDITS, ApiError, bad_request
+from nemo_mcp.local.generation import DROPPED, REFUSED, ask
 from nemo_mcp.local.ledger import Bill, OutOfCredits, TurnRef, insufficient
 from nemo_mcp.local.routes.context import base_url, caller, read_json, state_of
 from nemo_mcp.local.sessions import find_session
@@ -64,16 +66,23 @@ async def run_sse(request: Request) -> Response:
             'new_message.parts[].text is required: {"new_message": {"parts": [{"text": "..."}]}}'
         )
     k = state.knobs
-    turn_plan = plan(text, k)
-    if turn_plan.cost > user.available:
-        raise ApiError(CREDITS, insufficient(user, turn_plan.cost))
+    decision = pending.decide(session, text, k)  # a go-ahead runs the generation that waited for it
+    turn_plan = decision.plan
+    if pending.price(decision) > user.available:
+        raise ApiError(CREDITS, insufficient(user, pending.price(decision)))
     invocation_id = f"e-{secrets.token_hex(16)}"  # the turn's id: ADK's invocationId, the ledger's message_id
-    bill = Bill(state, user, TurnRef(session.session_id, invocation_id, text), cap=turn_plan.cost)
+    pending.settle(session, decision, invocation_id)
+    ref = TurnRef(session.session_id, invocation_id, decision.instruction)
+    bill = Bill(state, user, ref, cap=turn_plan.cost)
     state.stats.turns[session.session_id].append(text)
     session.turns += 1
     silent = random.Random(f"{k.seed}:{session.session_id}:{session.turns}").random() < k.silent_fraction  # noqa: S311
     # wording: seeded by the turn number and its text (not the random session id), so a run repeats
-    speaker = Speaker.for_turn(text, k.gui_speak, k.seed, session.turns, noise=not k.trailing_temporary_issue)
+    # (a go-ahead is answered in the language of the request it confirms)
+    said_in = decision.instruction if decision.confirmed else text
+    speaker = Speaker.for_turn(
+        said_in, k.gui_speak, k.seed, session.turns, noise=not k.trailing_temporary_issue
+    )
     queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
     drop_after, error_after, trailing = k.drop_stream_after, k.error_mid_stream, k.trailing_temporary_issue
 
@@ -90,14 +99,21 @@ async def run_sse(request: Request) -> Response:
             if sent["events"] == drop_after:
                 await queue.put(_DROP)
 
-        ctx = TurnContext(session, k, state.data_dir, base, emit, silent, bill, speaker, text)
+        ctx = TurnContext(session, k, state.data_dir, base, emit, silent, bill, speaker, decision.instruction)
         snapshot: dict[str, Any] = {}
         if drop_after == 0:
             await queue.put(_DROP)  # the connection closes before any event (§2.3: a disconnect)
         try:
             async with session.lock:
                 snapshot = copy.deepcopy(session.state)
-                await run_turn(ctx, turn_plan)
+                if decision.ask is not None:
+                    await ask(ctx, decision.prompt, decision.ask.cost)  # nothing runs, nothing is charged
+                elif decision.refused:
+                    await emit({"type": "text", "text": speaker.say(REFUSED)})
+                else:
+                    if decision.dropped is not None and not decision.confirmed:
+                        ctx.notes.append(DROPPED)
+                    await run_turn(ctx, turn_plan)
                 if trailing and sent["texts"]:
                     await emit({"type": "text", "text": TEMPORARY_ISSUE})
         except asyncio.CancelledError:
