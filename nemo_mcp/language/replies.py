@@ -30,7 +30,7 @@ from enum import StrEnum
 from functools import cache
 
 from nemo_mcp.language.lexicon import Words, data, words
-from nemo_mcp.language.normalize import fold, has_cjk
+from nemo_mcp.language.normalize import fold, has_cjk, mandarin
 from nemo_mcp.language.untrusted import clean
 
 
@@ -96,7 +96,9 @@ _SENTENCE_END = re.compile(
 _LIST_MARK = re.compile(r"^\s*(?:[-*•·]|\d+[.)、]|[①-⑩]|👉|➡️?|→|\[\s*\d+\s*\])\s*")
 _DOUBLE_STOP = re.compile(r"(?<!\.)\.\.(?!\.)|。{2,}")
 _COST = re.compile(
-    r"(\d+(?:\.\d+)?)\s*(?:credits?|积分|点数|點數|點|点)(?!\s*(?:钟|鐘))|(?:credits?|积分)\s*[:：]?\s*(\d+(?:\.\d+)?)",
+    r"(\d+(?:\.\d+)?)\s*(?:个\s*)?(?:credits?|积分|點數|点数|點|点)(?!\s*(?:钟|鐘))"
+    r"|(?:credits?|积分)\s*[:：]?\s*(\d+(?:\.\d+)?)"
+    r"|(?<=[扣花耗需要])\s*(\d+(?:\.\d+)?)\s*(?:个\s*)?分(?![钟鐘秒之])",  # "要扣 110 分"
     re.IGNORECASE,
 )
 _OPENERS = '"“‘「『(（['
@@ -179,7 +181,9 @@ _LEAD_IN_EN = re.compile(
     r"(?:if|when|once|whenever|before|after) [^,]{0,60}?(?=,|$)|[\w\s]{0,20}\bby)\b[\s,:]*)+"
 )
 _DEPENDENT_EN = re.compile(
-    r"^(?:if|when|once|whenever|to|for|in order to|before|after|should you|next time|later|any ?time|"
+    r"^(?:you can do (?:that|it|this) yourself|if|when|once|whenever|to|for|in order to|before|after|"
+    r"should you|"
+    r"next time|later|any ?time|"
     r"for (?:more|other|another)|to publish it|to get it)\b"
 )
 _DEPENDENT_ZH = re.compile(
@@ -226,6 +230,7 @@ _IMPERATIVE_ZH = re.compile(
 )
 _INSTRUCT_ZH = re.compile(
     r"你可以|您可以|请|建议|即可|就行|就好|就可以|就能|可以\S{0,6}(?:进入|打开|切换|点|拖|双击|右键|调整|选|按|在|换)|"
+    r"(?:就|再|然后)\s*(?:hit|click|tap|press|select|pick|open|go to|choose)\b|"
     r"(?:后|就|再|然后|直接|并|的话)\s*(?:点击|点|按下|选择|选中|打开|进入|去|到|切换|用|拖)|点\s*[“\"'「『]"
 )
 _DRAG_ZH = re.compile(r"拖(?!拉机|沓|延|后腿|欠|鞋|把|车|到了)")
@@ -234,8 +239,8 @@ _TAP_ZH = re.compile(
 )
 _KEY_ZH = re.compile(
     r"按(?:下|住)?\s*(?:回车|空格|删除|退格|enter|delete|del|esc|backspace|ctrl|cmd|shift|alt|tab|space|[←→↑↓]|"
-    r"\S{0,6}键)|"
-    r"(?:ctrl|cmd|command|alt|shift)\s*[+\-]\s*\w|方向键|空格键|快捷键",
+    r"[a-z](?![a-z])|\S{0,6}键(?!音|声|效果))|"
+    r"(?:ctrl|cmd|command|alt|shift)\s*[+\-]\s*\w|方向键|空格键|快捷键|(?<![a-z/])[a-z](?:/[a-z]){1,3}(?![a-z/])",
     re.IGNORECASE,
 )
 # verbs that only a GUI has: with one of these, an instruction is a GUI step even without a GUI place
@@ -243,7 +248,10 @@ _GUI_VERB_ZH = re.compile(
     r"双击|右键|长按|按住|勾选|框选|点击|单击|轻点|轻触|悬停|预览|播放|试听|试看|回听|打开|切换|点开|选中|"
     r"导出|下载|分享|另存|滑动|上滑|下滑"
 )
-_GESTURE_ZH = re.compile(r"鼠标(?!垫)|悬停|轻触|二指|双指|长按|上滑|下滑|左滑|右滑|往上滑|往下滑|滑动")
+_GESTURE_ZH = re.compile(
+    r"鼠标(?!垫)|悬停|轻触|二指|双指|两指|长按|上滑|下滑|左滑|右滑|往上滑|往下滑|滑动|"
+    r"往[上下左右里外前后回]\s*(?:拉|拖|推|滑|移|挪|拨)|按住\S{0,10}?拖"
+)
 _GO_ZH = re.compile(r"去(?=[^，。,]{0,20}?(?:面板|标签|菜单|设置|库|选项|tab|panel|menu|settings|library))")
 _TOLD_ZH = re.compile(
     r"已经|已|过了|好了|完成|做好|(?:掉|成|到|上|完|了|过)了(?![吗没么])|^我|^这一版|^之前|我.{0,12}?了"
@@ -314,7 +322,39 @@ def _imperative_any(t: str) -> bool:
     if has_cjk(t) and _IMPERATIVE_ZH.match(t) and not _TOLD_ZH.search(t):
         return True
     core = _LEAD_IN_EN.sub("", t).strip(" ,:;-*")
-    return any(core == root or core.startswith(root + " ") for root, _kind, _generic in _roots())
+    return _any_imperative(core) or any(
+        core == root or core.startswith(root + " ") for root, _kind, _generic in _roots()
+    )
+
+
+# Words that open a sentence without being a verb addressed to the user.
+_NOT_IMPERATIVE = frozenset(data("gui")["imperative"]["not_verbs"])
+_OBJECT_NEXT = re.compile(
+    r"\s+(?:the|a|an|my|our|your|this|that|these|those|it|them|every|each|all|both|any|some|«q»)\b"
+)
+# A menu path: "hamburger → Project → Render", "File > Export > Media"
+_MENU_PATH = re.compile(
+    r"[^\W\d_][\w ]{0,20}(?:\s*(?:→|->)\s*|\s+[>›]\s+)[^\W\d_][\w ]{0,20}"
+    r"(?:(?:\s*(?:→|->)\s*|\s+[>›]\s+)[^\W\d_][\w ]{0,20})?"
+)
+
+
+# Instructions without an object: "Wait for the green tick", "Scroll down to Audio"
+_INTRANSITIVE = re.compile(
+    r"(?:wait|go|look|scroll|head|come|stay|hold|swipe|zoom|navigate|switch|jump|hop|move)\s+"
+    r"(?:for|to|into|down|up|back|over|until|till|on|in|out|left|right)\b"
+)
+
+
+def _any_imperative(core: str) -> bool:
+    """The clause opens with a verb in its base form followed by its object ("Pin the layer", "Pop it
+    out", "go hamburger → Project → Render"), whatever the verb."""
+    m = re.match(r"([a-z][a-z-]*)\b", core)
+    if m is None or m.group(1) in _NOT_IMPERATIVE or m.group(1).endswith(("ed", "ing")):
+        return False
+    return bool(
+        _OBJECT_NEXT.match(core, m.end()) or _MENU_PATH.match(core, m.end() + 1) or _INTRANSITIVE.match(core)
+    )
 
 
 def _kind_en(t: str) -> Step | None:
@@ -331,18 +371,51 @@ def _kind_en(t: str) -> Step | None:
         return _kind_of_verb(core) or Step.EDIT
     if _POINTER_EN.search(core):
         return Step.OPEN
+    # an imperative with a verb the lexicons do not know, about a GUI place: "Pin the tracker layer",
+    # "Pop it out into the mini-player", "Shake the phone to undo"
+    if (
+        _MENU_PATH.search(core)
+        and (_g("places", "en").any(core) or _EXPORT_OBJECT.search(core))
+        and re.match(r"(?:go|open|head|navigate|choose|select|pick|click|tap|hit|use|from|in|via)\b", core)
+    ):
+        return _refine(core, Step.OPEN)  # "go hamburger → Project → Render"
+    if not has_cjk(t) and _any_imperative(core) and (_g("places", "en").any(core) or _MENU_PATH.search(core)):
+        kind = _kind_of_verb(core) or next(
+            (k for pattern, k in _PLACE_KIND if pattern.search(core)), Step.EDIT
+        )
+        return Step.EXPORT if _EXPORT_OBJECT.search(core) else kind
     # "…, which you can fine-tune in the inspector": addressed to the user, naming a GUI verb or place
     if _YOU_CAN.search(t) and (_g("places", "en").any(core) or _kind_of_verb(core)):
         return _kind_of_verb(core) or next((k for pattern, k in _PLACE_KIND if pattern.search(core)), None)
     return None
 
 
+# A clause that only names a shot ("从抽屉里翻出老照片的那个镜头，我加了…"): a topic, not an instruction.
+_ZH_NAMES_A_SHOT = re.compile(
+    r"的(?:那个|这个|那段|这段|那些|那一个)?(?:镜头|画面|片段|部分|地方|时候|场景|一幕)[，,、]?\s*$"
+)
+
+
+# "在“比例”里可以切回 16:9", "可以在“变速→曲线变速”里自己拉": a named place of the editor, for the user
+_IN_NAMED_PLACE = re.compile(
+    r"在\s*«q»\s*(?:里|中|内|里面|下面|面板|菜单|选项)\S{0,3}?(?:可以|即可|就能|就可以|自己|调|改|切|拉|选|设置)"
+)
+
+
 def _kind_zh(t: str) -> Step | None:
-    if _NEGATED.search(t) or (_ZH_NOUN_PHRASE.search(t) and not _IMPERATIVE_ZH.match(t)):
+    if _NEGATED.search(t):
         return None
+    if _ZH_NAMES_A_SHOT.search(t) and not (_GESTURE_ZH.match(t) or _GUI_VERB_ZH.match(t)):
+        return None  # "从抽屉里翻出老照片的那个镜头，…" names a shot; "长按轨道上的片段" is a gesture
+    if _ZH_NOUN_PHRASE.search(t) and not _IMPERATIVE_ZH.match(t):
+        return None
+    if _MENU_PATH.search(t) and (_g("places", "zh", "en").any(t) or _EXPORT_OBJECT.search(t)):
+        return _refine(t, Step.OPEN)  # "汉堡菜单 → Project → Export"
     instruct = bool(_IMPERATIVE_ZH.match(t) or _INSTRUCT_ZH.search(t))
     if _TOLD_ZH.search(t) and not (_INSTRUCT_ZH.search(t) or re.search(r"可以", t)):
         return None
+    if _IN_NAMED_PLACE.search(t):
+        return _kind_of_verb(t) or Step.OPEN
     gesture = _GESTURE_ZH.search(t) or _KEY_ZH.search(t)
     place = _g("places", "zh").any(t) or _g("places", "en").any(t)
     kind = _kind_of_verb(t)
@@ -352,7 +425,12 @@ def _kind_zh(t: str) -> Step | None:
         return _kind_en(t) if re.search(r"[a-z]{3,}", t) else None
     if kind is None and not place:
         return _kind_en(t) if re.search(r"[a-z]{3,}", t) else None
-    gui_verb = _DRAG_ZH.search(t) or _TAP_ZH.search(t) or _GUI_VERB_ZH.search(t)
+    gui_verb = (
+        _DRAG_ZH.search(t)
+        or _TAP_ZH.search(t)
+        or _GUI_VERB_ZH.search(t)
+        or re.search(r"\b(?:long[- ]press|double[- ](?:click|tap)|right[- ]click|drag|swipe|pinch|hover)", t)
+    )
     if (
         not place
         and not gui_verb
@@ -367,8 +445,11 @@ _EXPORT_OBJECT = re.compile(
     r"command)\s*\+\s*[es]\b|"
     r"\bsave (?:it|this|the (?:video|file|mp4|final)|a copy|as)\b|\bto save it\b|\bupload (?:it|to)\b|"
     r"\bsend to\b|"
-    r"导出|下载|分享|发布|发到|渲染|另存|保存到相册|保存到本地|保存到电脑|保存视频|存到|(?:cmd|ctrl)\s*\+\s*s\b|"
-    r"→\s*output\b|\boutput settings\b|\bdeliver page\b"
+    r"导出|汇出|下载|分享|发布|发到|渲染|另存(?!为新?(?:项目|草稿|工程))|保存到相册|保存到本地|保存到电脑|保存视频|存到|(?:cmd|ctrl)\s*\+\s*s\b|"
+    r"→\s*output\b|\boutput settings\b|\bdeliver page\b|\b(?:cloud|download|share)\s+(?:arrow|icon|button|"
+    r"sheet)\b|"
+    r"\bsave (?:video|to (?:phone|camera roll|gallery|photos|device))\b|一起保存|批量保存|点(?:击)?保存|"
+    r"(?:生成|合成|导出)(?:视频|成片)"
 )
 _PAID_BUTTON = re.compile(
     r"\b(?:generate|create|start|begin|confirm|continue|proceed|go|compose|clone|upscale|dub|yes|approve|"
@@ -389,6 +470,11 @@ def _refine(t: str, kind: Step) -> Step:
         r"\b(?:generate|create|start)\b.{0,30}\b(?:when|to start|to begin)\b", t
     ):
         return Step.CONFIRM
+    if kind in (Step.CLICK, Step.EDIT) and re.search(
+        rf"{_CLICKERS}\s*(?:on\s+)?(?:the\s+)?(?:confirm|start|go|generate|proceed|approve|开始|确认|生成|同意)\b",
+        t,
+    ):
+        return Step.CONFIRM  # "Click Confirm 开始", "按住 Go 按钮两秒确认"
     return kind
 
 
@@ -404,17 +490,32 @@ def _go_ahead(t: str) -> bool:
         t,
     ):
         return True
+    # waiting on the user's word in any form: "tell me to go and I'll start", "React with 👍 and I'll run
+    # it", "我先不动，等你点头", "OK 吗？", "行不行？"
+    if re.search(
+        r"\b(?:tell me to|react with|reply with|give me a|let me know and|once you say|when you say)\b|"
+        r"\b(?:and|then) i'?ll (?:start|run|go|begin|kick|do|get going|proceed|generate|render)\b|"
+        r"等你|点头|(?:ok|好|行|可以|同意|确定)\s*(?:吗|嘛|么|不)\s*$|行不行|好不好|可不可以|要不要开始|"
+        r"\b(?:can|may|shall) i (?:proceed|start|go ahead|continue|begin|run it|do it|go)\b|确认\s*$",
+        t,
+    ):
+        return True
     return bool(re.search(r"\[\s*[^\]]{1,20}\]\s+\[\s*[^\]]{1,20}\]|【[^】]{1,12}】", t))
 
 
 def _kind(raw: str, paid: bool) -> Step | None:
-    t = fold(_mask(raw)).strip(" .!?。！？~～*-—–")
+    t = mandarin(fold(_mask(raw))).strip(" .!?。！？~～*-—–")
     if not t:
         return None
     kind = _kind_zh(t) if has_cjk(t) else _kind_en(t)
     if kind is not None:
         kind = _refine(t, kind)
-    if kind is not Step.EXPORT and paid and _go_ahead(t):
+    bare = re.sub(r"[「」『』“”\"'«»]", "", t)  # "按「确认」后开始": the button's name, unquoted
+    if (
+        paid
+        and _go_ahead(bare)
+        and (kind is not Step.EXPORT or re.search(r"confirm|proceed|approve|确认|同意", t))
+    ):
         return Step.CONFIRM
     return kind
 
@@ -422,8 +523,31 @@ def _kind(raw: str, paid: bool) -> Step | None:
 # --- the whole reply --------------------------------------------------------------------------------------
 
 
+# A gateway's or proxy's error line glued to the reply: "[upstream] 504 Gateway Timeout (request_id=…)".
+_GATEWAY_NOISE = re.compile(
+    r"^\W*(?:\[?[\w -]{0,20}\]?\s*)?(?:http\s*)?[45]\d\d\s+(?:gateway|bad|service|internal|too many|request)"
+    r"[\w ]*(?:\(.*\))?\W*$|\brequest_id=\w+|\btrace_id=\w+|x-request-id|upstream connect error|"
+    r"disconnect/reset before headers|no healthy upstream|服务繁忙|服務繁忙|请稍后再试|請稍後再試|"
+    r"错误码\s*\d+",
+    re.IGNORECASE,
+)
+
+
+def _sentences(line: str) -> list[tuple[str, str]]:
+    """The sentences of a line, each with the whitespace that followed it."""
+    out: list[tuple[str, str]] = []
+    start = 0
+    for m in _SENTENCE_END.finditer(line):
+        if m.start() > start:
+            out.append((line[start : m.start()], m.group(0) or ""))
+        start = m.end()
+    if start < len(line):
+        out.append((line[start:], ""))
+    return out
+
+
 def _noise(sentence: str) -> bool:
-    return _g("noise", "en", "zh").any(fold(sentence))
+    return _g("noise", "en", "zh").any(fold(sentence)) or bool(_GATEWAY_NOISE.search(sentence.strip()))
 
 
 def _filler(text: str) -> bool:
@@ -464,10 +588,13 @@ def _translate_sentence(sentence: str, out: Translation, paid: bool) -> tuple[st
                 r"(?:and\s+|then\s+|or\s+)*(?:choose|select|pick|set|type|enter|change|press|hit|click|tap|"
                 r"use|find|drag|"
                 r"move|switch|turn|check|untick|tick|go|open|play|save|confirm|drop|resize|zoom|scroll)\b|"
-                r"^(?:然后|再|接着|并|或者|或)?\s*(?:在[^，。]{0,14}?里)?\s*(?:选|点|按|输入|改|拖|设置|勾选|确认|挑|拉)",
+                r"^(?:然后|再|接着|并|或者|或)?\s*(?:在[^，。]{0,24}?里)?\s*(?:选|点|按|输入|改|拖|设置|勾选|确认|挑|拉|找到|找|"
+                r"定位|滑到|移到|用)|^把[^，。]{0,10}?(?:改成|调成|设为|设成|拉到|调到|改为)",
                 t,
             )
             or _GUI_PLACE_LINE.search(t)
+            or _any_imperative(bare := re.sub(r"^(?:(?:and|then|or|just|also)\s+)+", "", t))
+            or any(bare.startswith(root + " ") for root, _kind, _generic in _roots())
         ):
             # a follow-on step of the same workflow
             c.kind = Step.EXPORT if prev is Step.EXPORT else _refine(t, prev)
@@ -503,9 +630,17 @@ def _translate_sentence(sentence: str, out: Translation, paid: bool) -> tuple[st
     return (_end_mark(text, has_cjk(sentence)) if text else ""), True
 
 
+_FREE = re.compile(
+    r"不收费|免费|不扣(?:费|分|积分)|不花钱|\bfree\b|no charge|won'?t cost|doesn'?t cost|at no cost|"
+    r"costs nothing"
+)
+
+
 def _paid(text: str) -> bool:
-    """The reply is about an action that costs: a price, or AI generation."""
+    """The reply is about an action that costs: a price, or AI generation (not one said to be free)."""
     t = fold(text)
+    if _FREE.search(t) and not _COST.search(t):
+        return False
     if _COST.search(t) or re.search(
         r"\bai\b|\bai-|ai\s*(?:生成|配音|抠像|扩图|修复|去|配乐|智能)|扣费|付费|要花钱|收费", t
     ):
@@ -518,7 +653,11 @@ def _paid(text: str) -> bool:
 def translate(reply: str) -> Translation:
     cleaned = clean(reply)
     out = Translation(text="", cleaned=cleaned.removed)
-    paid = _paid(cleaned.text)
+    paid = _paid(cleaned.text) or (
+        _g("confirm", "paid_en", "paid_zh").any(fold(cleaned.text))
+        and _go_ahead(fold(cleaned.text))
+        and bool(re.search(r"\b(?:ready to|about to|i can|i'?ll)\b|准备|可以帮你", fold(cleaned.text)))
+    )
     for label in cleaned.link_labels:
         kind = _kind(label, paid) or (Step.EXPORT if _EXPORT_OBJECT.search(fold(label)) else None)
         if kind is not None and kind not in out.steps:
@@ -533,15 +672,17 @@ def translate(reply: str) -> Translation:
         rest = line[len(prefix) :]
         kept: list[str] = []
         any_gui = False
-        for s in (s for s in _SENTENCE_END.split(rest) if s):
+        gap = ""
+        for s, sep in _sentences(rest):
             if _noise(s):
                 out.noise_dropped = True
                 continue
             text, gui = _translate_sentence(s, out, paid)
             any_gui = any_gui or gui
             if text:
-                kept.append(text)
-        joined = ("" if has_cjk(rest) else " ").join(kept).strip()
+                kept.append(gap + text if kept else text)
+                gap = sep  # the space the writer put after it ("Dr. Ife" stays "Dr. Ife")
+        joined = "".join(kept).strip()
         if joined and not _filler(joined):
             content_seen = True
         lines_out.append(prefix + joined if joined else "")
@@ -580,6 +721,6 @@ def translate(reply: str) -> Translation:
         # "Click Apply to confirm": nothing paid waits on it
         out.steps = list(dict.fromkeys(Step.CLICK if s is Step.CONFIRM else s for s in out.steps))
     if Step.CONFIRM in out.steps:
-        costs = [float(a or b) for a, b in _COST.findall(fold(reply))]
+        costs = [float(next(g for g in m if g)) for m in _COST.findall(fold(reply))]
         out.waiting = Waiting(cost=max(costs) if costs else None, what=out.text)
     return out

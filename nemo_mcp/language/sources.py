@@ -21,7 +21,37 @@ from urllib.parse import urlsplit
 from nemo_mcp.api.media import ACCEPTED_EXTENSIONS, EXTENSION_ALIASES
 
 # Longest first, so "jpeg" is tried before "jpg".
-_EXT = "|".join(sorted((*ACCEPTED_EXTENSIONS, *EXTENSION_ALIASES), key=len, reverse=True))
+# Media the backend does not take is still handed over, so that the upload says so plainly (rather than
+# the path going to the agent as text): FLV, MXF, WMV, HEIC...
+OTHER_MEDIA = (
+    "flv",
+    "mxf",
+    "wmv",
+    "3gp",
+    "mts",
+    "m2ts",
+    "ts",
+    "mpg",
+    "mpeg",
+    "vob",
+    "m4v",
+    "heic",
+    "heif",
+    "tif",
+    "tiff",
+    "bmp",
+    "webp",
+    "flac",
+    "ogg",
+    "opus",
+    "aiff",
+    "aif",
+    "wma",
+    "braw",
+    "r3d",
+    "dng",
+)
+_EXT = "|".join(sorted((*ACCEPTED_EXTENSIONS, *EXTENSION_ALIASES, *OTHER_MEDIA), key=len, reverse=True))
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff"
 # What may stand right before a path / right after its extension.
 _BEFORE = rf"(?:(?<=^)|(?<=[\s\"'`(（「『《:：,，、;；=>→{_CJK}]))"
@@ -49,7 +79,7 @@ _DEVICE = (
 )
 _DEST_EN = re.compile(
     # a saving verb and a preposition: "save it as", "render to", "export the cut into", "output to"
-    r"\b(?:export(?:s|ed|ing)?(?![_\w])|render\w*|sav(?:e|ing)|writ(?:e|ing)|print\w*|download\w*|output\w*|"
+    r"\b(?:export(?:s|ed|ing)?(?![_\w])|render\w*|sav(?:e|ing)|writ(?:e|ing)|print\w*|download\w*|output\w*|dl|exp|"
     r"stor(?:e|ing)|bounce|deliver\w*)\b[^.!?\n]*?" + _PREP +
     # or a placing verb whose object is the finished video: "put the finished video in", "send the mp4 to"
     r"|\b(?:put|place|drop|send|copy|move|stick|dump|let me have|give me|hand me)\b[^.!?\n]*?\b(?:finished|"
@@ -60,14 +90,21 @@ _DEST_EN = re.compile(
     + _DEVICE
     + ")"
     # or overwriting a file with the result: "overwrite ~/draft.mp4 with the final"
-    r"|\b(?:overwrite|replace)\s*$",
+    r"|\b(?:overwrite|replace)\s*$"
+    # or saving/putting somewhere named loosely: "save inside my external,", "put the finished tour in my
+    # listings share,", "onto the memory stick … F:\"
+    r"|(?<!\bi )(?<!\bi've )(?<!\bi have )(?<!\bwe )\b(?:save|put|place|drop|copy|move|store|send|write)\b"
+    r"[^.!?\n,]{0,60}?\b(?:inside|in|into|onto|on|to)\s+(?:my|the|our|a)\b[\w '’-]{0,40}[,:：]?\s*$",
     re.IGNORECASE,
 )
 _DEST_ZH = re.compile(
     r"(?:导出|汇出|匯出|保存|存|输出|輸出|下载|下載|渲染|export\w*|render\w*|save|download\w*|output\w*)\s*"
     r"(?:档|檔|盘|一份|一下)?\s*(?:到|至|成|为|進|进|去|在)[^，。！？\n]*$"
     r"|(?:成片|成品|最终版|最终稿|视频文件|final)\S{0,6}?(?:放在|放到|存在|存到|保存到|放)\s*$"
-    r"|(?:出片|导出|export|render|出)[^。！？\n]{0,12}?(?:放|存|save|put)\s*$",
+    r"|(?:出片|导出|export|render|出)[^。！？\n]{0,12}?(?:放|存|save|put)\s*$"
+    # a bare placing verb before a folder: "放到 D:\成片\ 里面就行", "擺去 \\NAS\media\"
+    r"|(?<![开解释发])(?:放|摆|擺|丢|丟|扔|存|拷|copy|放返)\s*(?:到|进|進|去|在|入)\s*$"
+    r"|(?:存|放|拷|存到|放到)(?:到|進|进)?[^，。\n]{0,8}(?:随身碟|隨身碟|u盘|U盘|硬盘|硬碟|文件夹|資料夾)[，,:：]\s*$",
     re.IGNORECASE,
 )
 
@@ -85,6 +122,8 @@ class Found:
 
 def _is_destination(before: str) -> bool:
     tail = before[-120:]
+    if re.search(r"我(?:已经|刚)?把[^，。,]*$|我(?:已经|刚)?(?:放|存)[^，。,]*$", tail):
+        return False  # "我把视频放在 <path> 了": where the user put a file, told
     return bool(_DEST_EN.search(tail) or _DEST_ZH.search(tail))
 
 

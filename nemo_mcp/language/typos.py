@@ -24,10 +24,30 @@ _WORD_RE = re.compile(r"[a-z][a-z']*")
 _OBJECT_RE = re.compile(r"\s+(?:the|it|this|that|my|our|a|an|video|vid|clip|file|mp4)\b")
 
 
+def _lexicon_words() -> set[str]:
+    """Every English word the lexicons name is a real word ("reorder" is not a slip for "render")."""
+    out: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for entry in node:
+                if isinstance(entry, str) and entry.isascii():
+                    out.update(re.findall(r"[a-z][a-z']*", entry.lower()))
+
+    walk(data("intents"))
+    walk(data("gui"))
+    return out
+
+
 @cache
 def _english() -> tuple[tuple[str, ...], frozenset[str], dict[str, str]]:
     table = data("intents")["typos"]
-    return tuple(table["keywords"]), frozenset(table["real_words"]), dict(table["imperative_slips"])
+    keywords = tuple(table["keywords"])
+    real = frozenset(table["real_words"]) | (_lexicon_words() - set(keywords))
+    return keywords, real, dict(table["imperative_slips"])
 
 
 def _max_edits(word: str) -> int:
@@ -65,7 +85,9 @@ def _readings() -> dict[int, frozenset[str]]:
     def toneless(reading: str) -> str:
         import unicodedata
 
-        return "".join(c for c in unicodedata.normalize("NFD", reading) if c.isascii()).replace("v", "u")
+        plain = "".join(c for c in unicodedata.normalize("NFD", reading) if c.isascii()).replace("v", "u")
+        # the sounds IMEs and dialects blur: zh/z, ch/c, sh/s ("导粗来" for 导出来), -ng/-n
+        return re.sub(r"^([zcs])h", r"\1", plain).replace("ng", "n")
 
     return {code: frozenset(toneless(r) for r in value.split(",")) for code, value in pinyin_dict.items()}
 
@@ -75,9 +97,9 @@ def _sounds(ch: str) -> frozenset[str]:
 
 
 @cache
-def _chinese() -> tuple[tuple[str, str, str], ...]:
+def _chinese() -> tuple[tuple[str, str, str, tuple[str, ...]], ...]:
     return tuple(
-        (word, rule.get("not_before", ""), rule.get("not_after", ""))
+        (word, rule.get("not_before", ""), rule.get("not_after", ""), tuple(rule.get("real", ())))
         for word, rule in data("intents")["pinyin"]["words"].items()
     )
 
@@ -87,7 +109,7 @@ def mend_chinese(text: str) -> str:
     if not any(is_cjk(c) for c in text):
         return text
     out = text
-    for word, not_before, not_after in _chinese():
+    for word, not_before, not_after, real in _chinese():
         if word in out:
             continue
         targets = [_sounds(c) for c in word]
@@ -99,6 +121,7 @@ def mend_chinese(text: str) -> str:
                 is_cjk(a)
                 and is_cjk(b)
                 and a + b != word
+                and a + b not in real  # 几分 is a word of its own
                 and targets[0] & _sounds(a)
                 and targets[1] & _sounds(b)
             ):
