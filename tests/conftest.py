@@ -7,6 +7,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from nemo_mcp.local import Knobs, LocalBackend, run_local_backend
+from tests.valkey import shared_store_url, valkey
+
+__all__ = ["shared_store_url", "valkey"]  # fixtures: a real Valkey server (tests/valkey.py)
 
 
 @pytest.fixture

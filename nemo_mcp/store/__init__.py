@@ -32,8 +32,12 @@ __all__ = [
     "StateStore",
     "StoredToken",
     "TokenStore",
+    "open_shared_store",
     "open_store",
 ]
+
+#: URL schemes of the shared store (NEMO_STORE_URL): Valkey or Redis, over TCP, TLS or a unix socket
+SHARED_SCHEMES = ("redis", "rediss", "unix", "valkey", "valkeys")
 
 
 def open_store(config_dir: Path, *, tenant: str = LOCAL_TENANT) -> StateStore:
@@ -43,3 +47,17 @@ def open_store(config_dir: Path, *, tenant: str = LOCAL_TENANT) -> StateStore:
     from nemo_mcp.store.sqlite import open_sqlite_store
 
     return open_sqlite_store(Path(config_dir), tenant=tenant)
+
+
+def open_shared_store(url: str, *, tenant: str = LOCAL_TENANT) -> StateStore:
+    """The shared store at ``url`` (``NEMO_STORE_URL``: ``redis://``, ``rediss://``, ``unix://``; ``valkey://``
+    and ``valkeys://`` are read as their redis spellings). Connects lazily. Raises ``ValueError`` for
+    another scheme and ``ImportError`` when the ``redis`` client is not installed (``nemo-mcp[hosted]``)."""
+    scheme, sep, rest = url.strip().partition("://")
+    if not sep or scheme.lower() not in SHARED_SCHEMES:
+        schemes = ", ".join(s + "://" for s in SHARED_SCHEMES)
+        raise ValueError(f"NEMO_STORE_URL must start with one of {schemes}")
+    scheme = {"valkey": "redis", "valkeys": "rediss"}.get(scheme.lower(), scheme.lower())
+    from nemo_mcp.store.redis import open_redis_store
+
+    return open_redis_store(f"{scheme}://{rest}", tenant=tenant)

@@ -1,5 +1,6 @@
 """The state-store contract (nemo_mcp/store/base.py), run against every implementation: what any store,
-SQLite here or a shared one later, must do. A new implementation adds itself to `STORES`."""
+SQLite, memory, or the shared Valkey/Redis store (a real `valkey-server`, tests/valkey.py), must do. A new
+implementation adds itself to `STORES`."""
 
 from __future__ import annotations
 
@@ -12,19 +13,21 @@ import pytest
 
 from nemo_mcp.store import JobRecord, ProjectRecord, StateStore, StoredToken, open_store
 from nemo_mcp.store.memory import MemoryStore
+from nemo_mcp.store.redis import open_redis_store
 
 pytestmark = pytest.mark.anyio
 
 URL = "https://api.example"
-STORES: dict[str, Callable[[Path], StateStore]] = {
-    "sqlite": open_store,
-    "memory": lambda _path: MemoryStore(),
+STORES: dict[str, Callable[[Path, pytest.FixtureRequest], StateStore]] = {
+    "sqlite": lambda path, _req: open_store(path),
+    "memory": lambda _path, _req: MemoryStore(),
+    "redis": lambda _path, req: open_redis_store(req.getfixturevalue("shared_store_url")),
 }
 
 
 @pytest.fixture(params=sorted(STORES))
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StateStore]:
-    opened = STORES[request.param](tmp_path / "cfg")
+    opened = STORES[request.param](tmp_path / "cfg", request)
     yield opened
     await opened.aclose()
 
