@@ -33,6 +33,10 @@ export_video (renders an MP4, returns its URL; download_dir saves it locally).
   path or URL in the instruction is uploaded first.
 - Errors start with a tag like [no_credits] or [not_exportable] and say what to do next.
 - Generation takes 2-5 minutes and costs about 100 credits; an edit about 50; export is free.
+- Paid instructions are quoted first. Above the spending policy the user confirms the cost: the host asks
+  them, or the result has status needs_confirmation and a confirmation_token: ask the user, and only if
+  they agree call edit_video again with the same instruction and confirmation=<token>. Never set
+  confirmation on your own. Results say what each instruction cost (credits.charged).
 """
 
 

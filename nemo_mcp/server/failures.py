@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import logging
 
+from pydantic import BaseModel
+
 from nemo_mcp.api.errors import NemoError, redact
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,13 @@ SERVER_TAGS = {
     "invalid_argument": "an argument that makes no sense",
     "cancelled": "a job that was cancelled before it finished",
     "session_lost": "a project the backend no longer knows (a new current project is created)",
+    "confirmation_invalid": "a confirmation token this server did not issue, or one that was changed",
+    "confirmation_expired": "a confirmation token past its lifetime (10 minutes by default)",
+    "confirmation_used": "a confirmation token that already paid for an instruction (single use)",
+    "confirmation_wrong_project": "a confirmation token issued for another project",
+    "confirmation_wrong_instruction": "a confirmation token issued for another instruction",
+    "confirmation_price_changed": "a confirmation for less than the instruction is now quoted at",
+    "confirmation_unanswered": "an answer to the spending question that could not be read",
     "internal": "an unexpected failure inside the server",
 }
 
@@ -40,12 +49,14 @@ INTERNAL_MESSAGE = "Something went wrong inside nemo-mcp (details are in the ser
 
 
 class ToolFailure(Exception):
-    """A failure the model can act on: a short tag and one or two sentences."""
+    """A failure the model can act on: a short tag and one or two sentences. `result`: what the call did
+    before it failed, for applications (structuredContent), e.g. the credits an interrupted turn spent."""
 
-    def __init__(self, tag: str, message: str) -> None:
+    def __init__(self, tag: str, message: str, result: BaseModel | None = None) -> None:
         super().__init__(message)
         self.tag = tag
         self.message = message
+        self.result = result
 
     def __str__(self) -> str:
         return self.text
@@ -56,7 +67,7 @@ class ToolFailure(Exception):
 
     def amended(self, extra: str) -> ToolFailure:
         """The same failure with a sentence added (e.g. which project it concerned)."""
-        return ToolFailure(self.tag, f"{self.message} {extra}".strip())
+        return ToolFailure(self.tag, f"{self.message} {extra}".strip(), self.result)
 
 
 def as_failure(exc: BaseException) -> ToolFailure:

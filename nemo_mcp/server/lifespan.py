@@ -17,6 +17,7 @@ from nemo_mcp.server.jobs import JobManager
 from nemo_mcp.server.projects import ProjectStore
 from nemo_mcp.server.service import NemoService, build_api_config
 from nemo_mcp.server.settings import ServerSettings
+from nemo_mcp.server.spending import PriceSource, cloud_prices, embedded_prices
 from nemo_mcp.server.toolkit import AppContext
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ def make_lifespan(
             base_url = settings.api_url
             backend_url: str | None = None
             registry_dir = settings.config_dir
+            prices: PriceSource = cloud_prices
             if settings.backend == "local":
                 from nemo_mcp.local import Knobs, run_local_backend
 
@@ -54,10 +56,12 @@ def make_lifespan(
                 # The embedded backend keeps its sessions in memory, so they end with this process: its
                 # project registry lives with the backend's data, and a restart never resumes a gone project.
                 registry_dir = backend.data_dir / "mcp-projects"
+                prices = embedded_prices(backend.knobs)  # quotes at the prices this backend charges
             api = await stack.enter_async_context(NemoClient(build_api_config(settings, base_url)))
             tg = await stack.enter_async_context(anyio.create_task_group())
             jobs = JobManager(tg, heartbeat=settings.heartbeat_seconds)
-            slot.service = NemoService(api, jobs, ProjectStore(registry_dir, settings.server_key), settings)
+            store = ProjectStore(registry_dir, settings.server_key)
+            slot.service = NemoService(api, jobs, store, settings, prices)
             try:
                 yield AppContext(service=slot.service, backend_url=backend_url)
             finally:

@@ -95,6 +95,16 @@ class NemoMCPServer(MCPServer[AppContext]):
                     "invalid_argument", plain_validation_error(cause) + " Nothing was done."
                 )
                 raise ToolError(failure.text) from cause  # the SDK logs field names only
+            if isinstance(cause, ToolError) and "Resolver " in str(cause):
+                # the answer to the spending question (confirm.py) did not fit its form
+                raise ToolError(
+                    ToolFailure(
+                        "confirmation_unanswered",
+                        "The answer to the question about spending credits could not be read (accepted "
+                        "without its form, or with other fields). Nothing was sent. Send the instruction "
+                        "again to be asked again.",
+                    ).text
+                ) from None
             if str(exc).startswith("Unknown tool"):
                 raise ToolError(
                     ToolFailure(

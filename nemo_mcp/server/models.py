@@ -75,10 +75,25 @@ class TimelineResult(BaseModel):
     running: list[JobView] = Field(default_factory=list, description="turns or renders still running")
 
 
+# A balance the backend did not answer is "unknown", never 0: a budget loop must not read it as free.
+Amount = float | Literal["unknown"]
+
+
 class CreditsResult(BaseModel):
-    available: float
-    frozen: float = Field(description="reserved by operations still running")
-    total: float
+    """The balance; after a paid action also what it cost (`before`, `after`, `charged`)."""
+
+    available: Amount
+    frozen: Amount = Field(description="reserved by operations still running")
+    total: Amount
+    before: Amount | None = Field(
+        default=None, description="paid actions: credits available just before the instruction was sent"
+    )
+    after: Amount | None = Field(default=None, description="paid actions: credits available when it ended")
+    charged: Amount | None = Field(
+        default=None,
+        description="paid actions: what it cost (the total before minus the total after); the balance is "
+        "account-wide, so work running elsewhere at the same time counts too",
+    )
     low: bool = False
     anonymous: bool | None = Field(default=None, description="True for a free anonymous token")
     register_url: str | None = None
@@ -108,6 +123,29 @@ class GoAheadView(BaseModel):
     hint: str = ""
 
 
+class SpendEstimate(BaseModel):
+    """What an instruction is expected to cost, before anything is sent."""
+
+    kinds: list[Literal["generation", "edit", "analysis"]] = Field(
+        description="the paid work the instruction asks for"
+    )
+    credits: float = Field(description="the expected cost: the quote the confirmation is about")
+    basis: str = Field(description="where the prices come from")
+    uncertainty: str = Field(description="how far the real charge may differ, and why")
+
+
+class ConfirmationView(BaseModel):
+    """How the spending policy (NEMO_CONFIRM_SPEND) treated this instruction."""
+
+    policy: str = Field(description="never | always | above:<credits>")
+    outcome: Literal["not_needed", "accepted", "declined", "cancelled", "needed", "token"] = Field(
+        description="not_needed: under the policy; accepted/declined/cancelled: the user's answer to the "
+        "question; needed: the user must confirm (see confirmation_token); token: a confirmation_token "
+        "was accepted"
+    )
+    expires_in_seconds: float | None = Field(default=None, description="how long confirmation_token lasts")
+
+
 class EditResult(BaseModel):
     session_id: str
     routed_to: Literal["agent", "export", "credits", "state", "upload"] = Field(
@@ -117,7 +155,11 @@ class EditResult(BaseModel):
         default_factory=list, description="the steps the instruction asked for, in order (e.g. agent, export)"
     )
     deferred: bool = Field(default=False, description="the user said not to export yet")
-    status: Literal["done", "running"] = "done"
+    status: Literal["done", "running", "needs_confirmation", "not_sent", "stopped"] = Field(
+        default="done",
+        description="needs_confirmation: nothing sent until the user confirms the cost; not_sent: the "
+        "user declined; stopped: the agent stopped part-way (credits ran out)",
+    )
     reply: str = Field(default="", description="the agent's reply, GUI instructions translated")
     changes: list[str] = Field(default_factory=list, description="concrete timeline changes found by diffing")
     stages: list[str] = Field(default_factory=list, description="what landed while the turn ran (2-stage)")
@@ -127,10 +169,19 @@ class EditResult(BaseModel):
         default_factory=list, description="GUI steps the agent suggested, done or replaced by the server"
     )
     awaiting_go_ahead: GoAheadView | None = None
+    estimate: SpendEstimate | None = None
+    confirmation: ConfirmationView | None = None
+    confirmation_token: str | None = Field(
+        default=None,
+        description="when the user must confirm and cannot be asked here: ask them, then pass this back as "
+        "edit_video's `confirmation` with the same instruction (single use, short-lived)",
+    )
     job: JobView | None = None
     upload: UploadResult | None = None
     export: ExportResult | None = None
-    credits: CreditsResult | None = None
+    credits: CreditsResult | None = Field(
+        default=None, description="the balance; for an instruction the agent ran, what it cost"
+    )
     timeline: TimelineResult | None = None
     next_step: str = ""
 
@@ -140,6 +191,9 @@ class JobResult(BaseModel):
     edit: EditResult | None = None
     export: ExportResult | None = None
     upload: UploadResult | None = None
+    notes: list[str] = Field(
+        default_factory=list, description="about the handle itself, e.g. started by an earlier server process"
+    )
 
 
 class CancelResult(BaseModel):

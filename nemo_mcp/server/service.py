@@ -10,9 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from nemo_mcp.api import ApiConfig, NemoClient
+from nemo_mcp.server.confirm_tokens import ConfirmationTokens
 from nemo_mcp.server.jobs import JobManager
 from nemo_mcp.server.projects import ProjectStore
 from nemo_mcp.server.settings import ServerSettings
+from nemo_mcp.server.spending import PriceSource, Quotes, Spending, SpendPolicy, cloud_prices
+from nemo_mcp.server.workflows.approvals import Approvals
 from nemo_mcp.server.workflows.edits import Edits
 from nemo_mcp.server.workflows.exports import Exports
 from nemo_mcp.server.workflows.handles import Handles
@@ -24,17 +27,34 @@ from nemo_mcp.server.workflows.uploads import Uploads
 
 class NemoService:
     def __init__(
-        self, api: NemoClient, jobs: JobManager, store: ProjectStore, settings: ServerSettings
+        self,
+        api: NemoClient,
+        jobs: JobManager,
+        store: ProjectStore,
+        settings: ServerSettings,
+        prices: PriceSource = cloud_prices,
     ) -> None:
         self.api = api
         self.settings = settings
         self.projects = Projects(api, store, jobs, settings)
+        self.approvals = Approvals(spending_of(settings, prices), self.projects)
         self.reads = Reads(api, self.projects, jobs, settings)
         self.uploads = Uploads(api, self.projects, jobs, settings)
         self.turns = Turns(api, self.projects, settings)
         self.exports = Exports(api, self.projects, jobs, settings)
-        self.edits = Edits(self.projects, self.reads, self.uploads, self.turns, self.exports, jobs, settings)
+        self.edits = Edits(
+            self.projects, self.reads, self.uploads, self.turns, self.exports, self.approvals, jobs, settings
+        )
         self.jobs = Handles(api, jobs, settings)
+
+
+def spending_of(settings: ServerSettings, prices: PriceSource) -> Spending:
+    """The spending policy (NEMO_CONFIRM_SPEND), quotes at `prices`, tokens signed in the config folder."""
+    return Spending(
+        policy=SpendPolicy.parse(settings.confirm_spend),
+        quotes=Quotes(prices),
+        tokens=ConfirmationTokens(settings.config_dir, settings.confirm_ttl_seconds),
+    )
 
 
 def build_api_config(settings: ServerSettings, base_url: str | None) -> ApiConfig:

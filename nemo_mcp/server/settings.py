@@ -12,6 +12,7 @@ from nemo_mcp.api.config import DEFAULT_API_URL
 from nemo_mcp.server.jobs import DEFAULT_WAIT_SECONDS, HEARTBEAT_SECONDS, clamp_wait
 from nemo_mcp.server.media_policy import MAX_UPLOAD_BYTES, download_root_from_env, media_dirs_from_env
 from nemo_mcp.server.projects import default_config_dir
+from nemo_mcp.server.spending import CONFIRM_TTL_SECONDS, DEFAULT_POLICY, SpendPolicy
 
 # Disconnect recovery (docs/nemo-api.md §2.6: 30 s, then 60 s, ... 5 unchanged checks). We check faster
 # at first, and stop after the same ~5 minutes.
@@ -36,6 +37,10 @@ class ServerSettings:
     recovery_intervals: tuple[float, ...] = DEFAULT_RECOVERY_INTERVALS
     # Credits at or below this are "low" (an edit costs about 50, a generation about 100).
     low_credits: float = 50.0
+    # NEMO_CONFIRM_SPEND: never | always | above:<credits> (spending.py). The default asks before every
+    # generation (about 100) but not before a single edit (about 50).
+    confirm_spend: str = DEFAULT_POLICY
+    confirm_ttl_seconds: float = CONFIRM_TTL_SECONDS  # how long a confirmation_token lasts
     max_upload_bytes: int = MAX_UPLOAD_BYTES
     # Local paths are read from the machine the server runs on. An HTTP server reachable from other
     # machines refuses them unless NEMO_MEDIA_DIRS names the folders it may read.
@@ -55,6 +60,7 @@ class ServerSettings:
             "config_dir": default_config_dir(e),
             "download_root": download_root_from_env(e),
             "media_dirs": media_dirs_from_env(e),
+            "confirm_spend": str(SpendPolicy.parse(e.get("NEMO_CONFIRM_SPEND"))),
             "env": e,
         }
         values.update(overrides)

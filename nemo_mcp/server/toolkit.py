@@ -105,7 +105,10 @@ def respond(model: BaseModel, text: str) -> CallToolResult:
 
 
 def failure_result(failure: ToolFailure) -> CallToolResult:
-    return CallToolResult(content=[TextContent(type="text", text=failure.text)], is_error=True)
+    structured = failure.result.model_dump(mode="json") if failure.result is not None else None
+    return CallToolResult(
+        content=[TextContent(type="text", text=failure.text)], structured_content=structured, is_error=True
+    )
 
 
 def lines(*parts: str | None) -> str:

@@ -10,6 +10,7 @@ from mcp import Client
 
 from nemo_mcp.local import LocalBackend
 from nemo_mcp.server.app import build_server
+from nemo_mcp.server.settings import ServerSettings
 from tests.media import make_audio
 from tests.server.conftest import FAST_API, Session, make_settings
 
@@ -400,13 +401,17 @@ async def test_media_dirs_and_size_limit(tmp_path: Path, local_backend: LocalBac
         assert "big.mp4" in text
 
 
-async def test_two_stage_generation_is_reported_per_stage(nemo: Session, local_backend: LocalBackend) -> None:
+async def test_two_stage_generation_is_reported_per_stage(
+    settings: ServerSettings, local_backend: LocalBackend
+) -> None:
     local_backend.knobs.simulate_generation = True
     local_backend.knobs.initial_credits = 1000
     local_backend.knobs.generation_cost = 100
-    c = await nemo.ok(
-        "edit_video", {"instruction": "generate a video of a city timelapse", "wait_seconds": 45}
-    )
+    settings.confirm_spend = "never"  # the question before a generation: tests/server/test_spending.py
+    async with Client(build_server(settings)) as client:
+        c = await Session(client).ok(
+            "edit_video", {"instruction": "generate a video of a city timelapse", "wait_seconds": 45}
+        )
     d = c.data
     assert d["status"] == "done", c.text
     assert len(d["stages"]) == 2, d

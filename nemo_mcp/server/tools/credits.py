@@ -9,12 +9,18 @@ from mcp.server.mcpserver import Context
 
 from nemo_mcp.server.models import CreditsResult
 from nemo_mcp.server.toolkit import READ_ONLY, lines, nemo_tool, service_of
+from nemo_mcp.server.workflows.accounting import charged_sentence
+
+
+def _n(x: float | str) -> str:
+    return f"{x:g}" if isinstance(x, float | int) else x
 
 
 def credits_text(r: CreditsResult) -> str:
-    return lines(
-        f"Credits: {r.available:g} available, {r.frozen:g} frozen (in use), {r.total:g} total.", r.advice
-    )
+    """The balance, or for a paid action what it cost (the balance after is part of that line)."""
+    spent = charged_sentence(r)
+    balance = f"Credits: {_n(r.available)} available, {_n(r.frozen)} frozen (in use), {_n(r.total)} total."
+    return lines(spent or balance, r.advice)
 
 
 def register(mcp: MCPServer[Any]) -> None:

@@ -9,6 +9,7 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
+from nemo_mcp.server.confirm import Approval, consent_of
 from nemo_mcp.server.models import EditResult
 from nemo_mcp.server.toolkit import SessionId, WaitSeconds, lines, nemo_tool, progress_of, service_of, writes
 from nemo_mcp.server.tools.credits import credits_text
@@ -19,9 +20,19 @@ from nemo_mcp.server.tools.timeline import timeline_text
 MAX_INSTRUCTION_CHARS = 4000
 
 
+def estimate_text(r: EditResult) -> str | None:
+    """The quote, said when it decides something (a question, a token, a refusal) or differs from the
+    charge."""
+    e = r.estimate
+    if e is None or (r.status == "done" and r.confirmation_token is None):
+        return None
+    return f"Estimate: about {e.credits:g} credits ({', '.join(e.kinds)}, at {e.basis}): {e.uncertainty}"
+
+
 def edit_text(r: EditResult) -> str:
     return lines(
         f"(routed to {r.routed_to}, not sent to the agent)" if r.routed_to != "agent" else None,
+        estimate_text(r),
         upload_body(r.upload) if r.upload is not None else None,
         r.reply,
         *r.stages,
@@ -55,8 +66,18 @@ def register(mcp: MCPServer[Any]) -> None:
             ),
         ],
         ctx: Context,
+        approval: Approval,
         session_id: SessionId = None,
         wait_seconds: WaitSeconds = None,
+        confirmation: Annotated[
+            str | None,
+            Field(
+                max_length=1000,
+                description="Only when a result asked for it: the confirmation_token it carried, passed back "
+                "unchanged with the same instruction AFTER the user agreed to the quoted cost. Never set "
+                "it without asking the user. Hosts that show the user a question need no token.",
+            ),
+        ] = None,
     ) -> EditResult:
         """Edit or generate video by describing the result; the NemoVideo agent applies it to the timeline.
 
@@ -66,5 +87,11 @@ def register(mcp: MCPServer[Any]) -> None:
         wait_seconds you get status 'running' and a job_id; call get_job(job_id) to keep waiting.
         Never send the same instruction again while it runs (it would be charged twice). Cancelling this
         call does not stop the backend work.
+        Paid instructions are quoted first; above the spending policy the user is asked to confirm the cost
+        (status 'needs_confirmation' with a confirmation_token when the host cannot ask: ask the user, then
+        call again with confirmation=<token>). Every result says what the instruction cost.
         """
-        return await service_of(ctx).edits.edit_video(instruction, session_id, wait_seconds, progress_of(ctx))
+        consent = consent_of(approval, confirmation, ctx)
+        return await service_of(ctx).edits.edit_video(
+            instruction, session_id, wait_seconds, progress_of(ctx), consent
+        )

@@ -17,6 +17,9 @@ from nemo_mcp.server.media_policy import Source, has_control_chars, resolve_dest
 from nemo_mcp.server.models import EditResult, ExportResult, UploadResult
 from nemo_mcp.server.projects import ProjectRecord
 from nemo_mcp.server.settings import ServerSettings
+from nemo_mcp.server.spending import Consent
+from nemo_mcp.server.workflows.accounting import live
+from nemo_mcp.server.workflows.approvals import Approvals, Ticket
 from nemo_mcp.server.workflows.exports import Exports
 from nemo_mcp.server.workflows.projects import Projects
 from nemo_mcp.server.workflows.reads import Reads
@@ -47,6 +50,7 @@ def edit_running(job: EditJob) -> EditResult:
         stages=list(job.stages),
         job=view,
         notes=[RUNNING_NOTE.format(elapsed=view.elapsed_seconds, status=job.message)],
+        credits=live(job),
         next_step=view.next_step,
     )
 
@@ -59,10 +63,12 @@ class Edits:
         uploads: Uploads,
         turns: Turns,
         exports: Exports,
+        approvals: Approvals,
         jobs: JobManager,
         settings: ServerSettings,
     ) -> None:
         self.projects = projects
+        self.approvals = approvals
         self.reads = reads
         self.uploads = uploads
         self.turns = turns
@@ -71,7 +77,12 @@ class Edits:
         self.settings = settings
 
     async def edit_video(
-        self, instruction: str, session_id: str | None, wait_seconds: float | None, progress: ProgressFn
+        self,
+        instruction: str,
+        session_id: str | None,
+        wait_seconds: float | None,
+        progress: ProgressFn,
+        consent: Consent,
     ) -> EditResult:
         if has_control_chars(instruction, allow_newlines=True):
             raise invalid_argument(
@@ -79,6 +90,8 @@ class Edits:
                 "send plain text. Nothing was sent."
             )
         r = route(instruction)
+        if Intent.AGENT not in r.steps and await self.approvals.is_go_ahead_for(instruction, session_id):
+            r = Route(steps=(Intent.AGENT,), agent_text=instruction.strip())  # the agent waits for this yes
         if r.wants_file:
             raise ToolFailure(
                 "no_media",
@@ -98,7 +111,13 @@ class Edits:
             target = resolve_destination(r.destination, self.settings.download_root)
         checked = self.uploads.check(list(r.sources)) if r.sources else []
         if Intent.AGENT in r.steps:
-            return await self._with_agent(r, instruction, session_id, checked, target, remaining, progress)
+            # The agent charges: the user's yes (or a token carrying it) comes before anything is created.
+            ticket = await self.approvals.settle(consent, instruction, session_id)
+            if ticket.answer is not None:
+                return ticket.answer
+            return await self._with_agent(
+                r, instruction, session_id, checked, target, remaining, progress, ticket, consent
+            )
         if Intent.UPLOAD in r.steps:
             return await self._with_upload(r, session_id, checked, target, remaining, progress)
         return await self._local(r, session_id, target, remaining(), progress)
@@ -203,15 +222,18 @@ class Edits:
         target: tuple[Path, str | None] | None,
         remaining: Callable[[], float],
         progress: ProgressFn,
+        ticket: Ticket,
+        consent: Consent,
     ) -> EditResult:
         first = Path(checked[0].name).stem if checked else None
         rec = await self.projects.resolve(session_id, create=True, hint=instruction[:200], title=first)
         self._refuse_if_turn_running(rec)
+        self.approvals.redeem(ticket)  # a confirmation token pays for this one send
         text = r.agent_text or instruction.strip()
         job = EditJob(
             session_id=rec.session_id, description=f"edit: {text[:120]}", instruction=text, plan=list(r.steps)
         )
-        self.jobs.start(job, self._edit(job, rec, checked, text, r, target))
+        self.jobs.start(job, self._edit(job, rec, checked, text, r, target, ticket, consent))
         if await self.jobs.wait(job, remaining(), progress):
             return job.outcome().model_copy(update={"job": None})
         return edit_running(job)
@@ -224,6 +246,8 @@ class Edits:
         text: str,
         r: Route,
         target: tuple[Path, str | None] | None,
+        ticket: Ticket,
+        consent: Consent,
     ) -> EditResult:
         upload: UploadResult | None = None
         if checked:
@@ -241,11 +265,23 @@ class Edits:
             res = await self.turns.run(job, rec, text, asked_export=wants_export)
         except SessionLostError:
             await self.projects.raise_lost(rec)
+        except ToolFailure as failure:
+            if failure.result is not None:  # the agent got the instruction: what it waited for is gone
+                self.approvals.spending.quotes.agent_went_on(rec.session_id)
+            raise
+        estimate = ticket.quote.view() if ticket.quote is not None else None
         res = res.model_copy(
-            update={"upload": upload, "plan": [s.value for s in r.steps], "deferred": r.deferred}
+            update={
+                "upload": upload,
+                "plan": [s.value for s in r.steps],
+                "deferred": r.deferred,
+                "estimate": estimate,
+                "confirmation": ticket.view,
+            }
         )
+        self.approvals.after_reply(res, rec.session_id, consent)
         for step in r.steps:
-            if step is Intent.CREDITS:
+            if step is Intent.CREDITS and res.credits is None:
                 res.credits = await self.reads.check_credits()
             elif step is Intent.STATUS:
                 res.timeline = await self.reads.get_timeline(rec.session_id)

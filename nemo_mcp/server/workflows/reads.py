@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nemo_mcp.api import NemoClient, ProjectState
+from nemo_mcp.api import Credits, NemoClient, ProjectState
 from nemo_mcp.server.jobs import JobManager
 from nemo_mcp.server.models import CreditsResult, SegmentView, TimelineResult, TrackView
 from nemo_mcp.server.settings import ServerSettings
@@ -73,30 +73,34 @@ class Reads:
         return view
 
     async def check_credits(self) -> CreditsResult:
-        credits = await self.api.get_credits()
-        anonymous = self.api.anonymous
-        low = credits.available <= self.settings.low_credits
-        register_url = self.api.register_url() if anonymous else None
-        if low and anonymous:
-            advice = (
-                f"Free anonymous credits are low. An edit costs about 50 and a generation about 100; export "
-                f"is free. Register at {register_url} to keep this work and get more credits."
-            )
-        elif low:
-            advice = "Credits are low. Top up credits in your nemovideo.com account."
-        elif anonymous:
-            advice = (
-                f"Using a free anonymous token. Register at {register_url} to keep your projects and get "
-                "more credits."
-            )
-        else:
-            advice = ""
-        return CreditsResult(
-            available=credits.available,
-            frozen=credits.frozen,
-            total=credits.total,
-            low=low,
-            anonymous=anonymous,
-            register_url=register_url,
-            advice=advice,
+        return balance_view(await self.api.get_credits(), self.api, self.settings)
+
+
+def balance_view(credits: Credits, api: NemoClient, settings: ServerSettings) -> CreditsResult:
+    """The balance, with what to do when it runs low (a registration link for anonymous users)."""
+    anonymous = api.anonymous
+    low = credits.available <= settings.low_credits
+    register_url = api.register_url() if anonymous else None
+    if low and anonymous:
+        advice = (
+            f"Free anonymous credits are low. An edit costs about 50 and a generation about 100; export "
+            f"is free. Register at {register_url} to keep this work and get more credits."
         )
+    elif low:
+        advice = "Credits are low. Top up credits in your nemovideo.com account."
+    elif anonymous:
+        advice = (
+            f"Using a free anonymous token. Register at {register_url} to keep your projects and get "
+            "more credits."
+        )
+    else:
+        advice = ""
+    return CreditsResult(
+        available=credits.available,
+        frozen=credits.frozen,
+        total=credits.total,
+        low=low,
+        anonymous=anonymous,
+        register_url=register_url,
+        advice=advice,
+    )

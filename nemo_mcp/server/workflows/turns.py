@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import NoReturn
 
 import anyio
 
@@ -25,10 +26,13 @@ from nemo_mcp.server.jobs import EditJob
 from nemo_mcp.server.models import EditResult
 from nemo_mcp.server.projects import ProjectRecord
 from nemo_mcp.server.settings import ServerSettings
+from nemo_mcp.server.workflows.accounting import Meter, fell_sentence
 from nemo_mcp.server.workflows.projects import Projects
 from nemo_mcp.server.workflows.replies import reply_of
 
 log = logging.getLogger(__name__)
+
+CREDITS_CODE = "2001"  # insufficient credits (docs/nemo-api.md §1.12), also as an error inside the stream
 
 
 def _tool_label(name: str) -> str:
@@ -61,10 +65,13 @@ class Turns:
         sid = rec.session_id
         job.update(message="sending the instruction to the NemoVideo agent")
         before = await self.projects.state(rec)
+        meter = Meter(self.api, self.settings, job)
+        await meter.start()
         last = before
         stages: list[str] = []
         end: TurnEnded | None = None
         pending: list[str] = []  # tool calls still waiting for their result
+        ran_out = False  # the agent stopped part-way: credits ran out (code 2001 in the stream)
         async for ev in self.api.stream_turn(sid, text):
             if isinstance(ev, TurnEnded):
                 end = ev
@@ -75,6 +82,9 @@ class Turns:
             elif isinstance(ev, ToolCallEvent):
                 pending.append(ev.call_id or ev.name)
                 job.update(message=_tool_label(ev.name))
+                reserved = await meter.sample()  # a paid step holds its price while it runs
+                if reserved:
+                    job.update(message=f"{_tool_label(ev.name)}; {reserved:g} credits reserved")
             elif isinstance(ev, ToolResultEvent):
                 key = ev.call_id or ev.name
                 if key in pending:
@@ -99,6 +109,7 @@ class Turns:
                     message=job.message if "still working" in job.message else f"{job.message}; still working"
                 )
             elif isinstance(ev, StreamErrorEvent):
+                ran_out = ran_out or ev.code == CREDITS_CODE
                 job.update(message="the agent reported a problem")
         if end is None:  # the iterator ended without its final event: treat as a drop
             end = TurnEnded(reason="interrupted", accepted=True)
@@ -107,15 +118,27 @@ class Turns:
             err = end.error
             if isinstance(err, SessionLostError):
                 await self.projects.raise_lost(rec)
+            if ran_out and end.accepted:
+                await self._ran_out(rec, before, stages, meter)
             if err is not None:
                 if end.accepted:
-                    # Say what landed before the failure (the message was not re-sent).
+                    # Say what landed before the failure (the message was not re-sent), and what it cost.
                     try:
                         applied = [c.sentence for c in diff(before, await self.api.get_state(sid))]
                     except NemoError:
                         applied = []
+                    spent = EditResult(
+                        session_id=sid,
+                        routed_to="agent",
+                        status="stopped",
+                        changes=applied,
+                        credits=await meter.finish(),
+                    )
+                    failure = as_failure(err)
+                    failure.result = spent
                     if applied:
-                        raise as_failure(err).amended(f"Applied before the error: {'; '.join(applied)}.")
+                        raise failure.amended(f"Applied before the error: {'; '.join(applied)}.")
+                    raise failure
                 raise err
             raise ToolFailure("server_error", end.message or "The NemoVideo agent failed. Try again.")
 
@@ -129,6 +152,9 @@ class Turns:
                 job, rec, last, landed=bool(stages) or bool(diff(before, last))
             )
             if not recovered:
+                spent = EditResult(
+                    session_id=sid, routed_to="agent", status="stopped", credits=await meter.finish()
+                )
                 tag, cause = "stream_interrupted", "The connection to the NemoVideo agent dropped"
                 if isinstance(end.error, MalformedResponseError):
                     tag = end.error.tag
@@ -140,6 +166,7 @@ class Turns:
                     f"{cause}, and the project did not change while we checked for a few minutes. "
                     "The instruction was NOT re-sent (that could charge twice). Check get_timeline later, "
                     "or send the instruction again if nothing happened.",
+                    spent,
                 )
             notes.append(
                 "The connection dropped before the reply finished; the instruction was not re-sent. "
@@ -162,6 +189,7 @@ class Turns:
             session_id=sid,
             routed_to="agent",
             status="done",
+            credits=await meter.finish(),
             reply=reply.text,
             changes=changes,
             stages=stages if len(stages) > 1 else [],
@@ -174,6 +202,44 @@ class Turns:
                 "Refine with another edit_video instruction, or call export_video to render the MP4."
                 if after.export_ready
                 else "Continue with edit_video (e.g. generate or add media) before exporting."
+            ),
+        )
+
+    async def _ran_out(
+        self, rec: ProjectRecord, before: ProjectState, stages: list[str], meter: Meter
+    ) -> NoReturn:
+        """Credits ran out part-way: say what was done and charged, retry nothing, give the way to more."""
+        sid = rec.session_id
+        try:
+            after: ProjectState | None = await self.api.get_state(sid)
+        except NemoError:
+            after = None
+        changes = [c.sentence for c in diff(before, after)] if after is not None else []
+        summary = after.summary_line() if after is not None else None
+        credits = await meter.finish()
+        if self.api.anonymous:
+            step = (
+                f"Register at {self.api.register_url()} to keep this project and get more credits, then send "
+                "what is left of the instruction again."
+            )
+        else:
+            step = "Top up credits in your nemovideo.com account, then send what is left of the instruction."
+        done = f"Done before that: {'; '.join(changes)}." if changes else "The project did not change."
+        now = f"The project now: {summary}." if summary else "Call get_timeline for the project."
+        raise ToolFailure(
+            "no_credits",
+            "The credits ran out while the NemoVideo agent worked on the instruction: it stopped part-way. "
+            f"{done} {fell_sentence(credits)} Nothing was retried. "
+            f"{now} {step}",
+            EditResult(
+                session_id=sid,
+                routed_to="agent",
+                status="stopped",
+                changes=changes,
+                stages=stages if len(stages) > 1 else [],
+                timeline_summary=summary,
+                credits=credits,
+                next_step=step,
             ),
         )
 
