@@ -16,12 +16,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from nemo_mcp.api.download_hosts import DEFAULT_DOWNLOAD_HOSTS, parse_hosts
 from nemo_mcp.api.errors import ConfigError
 from nemo_mcp.api.identity import IdentityStore
 
 __all__ = [
     "DEFAULT_API_URL",
     "DEFAULT_WEB_URL",
+    "MAX_DOWNLOAD_BYTES",
     "ApiConfig",
     "Attribution",
     "default_config_dir",
@@ -33,6 +35,8 @@ __all__ = [
 DEFAULT_API_URL = "https://mega-api-prod.nemovideo.ai"
 DEFAULT_WEB_URL = "https://nemovideo.com"
 MB = 1024 * 1024
+#: the largest rendered file ever saved, whatever the render announces (a 1080p render of an hour is ~2 GB)
+MAX_DOWNLOAD_BYTES = 4096 * MB
 
 
 def default_config_dir(env: dict[str, str] | None = None) -> Path:
@@ -218,6 +222,11 @@ class ApiConfig:
     # uploads
     max_upload_bytes: int = 500 * MB
     upload_chunk_size: int = 1 * MB
+    upload_stall_timeout: float = 60.0  # a local file read that returns nothing this long ends the upload
+
+    # downloads: hosts a render URL may be on besides the API's own (NEMO_DOWNLOAD_HOSTS), and the cap
+    download_hosts: tuple[str, ...] = DEFAULT_DOWNLOAD_HOSTS
+    max_download_bytes: int = MAX_DOWNLOAD_BYTES
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "base_url", _check_url("NEMO_API_URL", self.base_url))
@@ -239,8 +248,9 @@ class ApiConfig:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> ApiConfig:
-        """Read ``NEMO_API_URL``, ``NEMO_WEB_URL``, ``NEMO_TOKEN``, ``NEMO_CLIENT_ID``, ``SKILL_SOURCE`` and
-        ``XDG_CONFIG_HOME``; keyword arguments override (e.g. ``base_url=backend.url, config_dir=tmp``)."""
+        """Read ``NEMO_API_URL``, ``NEMO_WEB_URL``, ``NEMO_TOKEN``, ``NEMO_CLIENT_ID``, ``SKILL_SOURCE``,
+        ``NEMO_DOWNLOAD_HOSTS`` and ``XDG_CONFIG_HOME``; keyword arguments override (e.g.
+        ``base_url=backend.url, config_dir=tmp``)."""
         env = dict(os.environ) if env is None else env
         values: dict[str, Any] = {
             "base_url": env.get("NEMO_API_URL", "").strip() or DEFAULT_API_URL,
@@ -250,6 +260,8 @@ class ApiConfig:
             "config_dir": default_config_dir(env),
             "skill_source": env.get("SKILL_SOURCE") or None,
         }
+        if env.get("NEMO_DOWNLOAD_HOSTS", "").strip():
+            values["download_hosts"] = parse_hosts(env["NEMO_DOWNLOAD_HOSTS"])
         values.update(overrides)
         return cls(**values)
 

@@ -9,9 +9,11 @@ Every error is a :class:`NemoError` with
   ``retry_after`` (seconds, if known).
 
 Tags: ``auth``, ``session_lost``, ``no_credits``, ``unsupported_file``, ``file_too_large``,
-``file_not_found``, ``missing_client_id``, ``plan_required``, ``rate_limited``, ``bad_request``,
-``not_found``, ``server_error``, ``backend_unreachable``, ``timeout``, ``bad_response``, ``render_failed``,
-``not_exportable``, ``download_failed``, ``stream_interrupted``, ``agent_error``, ``config``.
+``file_not_found``, ``file_stalled``, ``missing_client_id``, ``plan_required``, ``rate_limited``,
+``bad_request``, ``not_found``, ``server_error``, ``backend_unreachable``, ``timeout``, ``bad_response``,
+``render_failed``, ``not_exportable``, ``download_failed`` (and its kinds ``download_incomplete``,
+``download_too_large``, ``disk_full``, ``bad_render_url``), ``stream_interrupted``, ``agent_error``,
+``config``.
 
 The failures worth retrying (unreachable, timeout, HTTP 5xx, 429) share the base :class:`TransientError`.
 """
@@ -28,9 +30,14 @@ __all__ = [
     "AuthError",
     "BackendError",
     "BackendUnreachableError",
+    "BadRenderUrlError",
     "BadRequestError",
     "ConfigError",
+    "DiskFullError",
     "DownloadError",
+    "DownloadIncompleteError",
+    "DownloadTooLargeError",
+    "FileStalledError",
     "FileTooLargeError",
     "MalformedResponseError",
     "MediaNotFoundError",
@@ -49,6 +56,7 @@ __all__ = [
     "TransientError",
     "UnsupportedFileError",
     "format_duration",
+    "format_size",
     "redact",
     "short_reason",
 ]
@@ -101,6 +109,13 @@ def short_reason(text: str | None, limit: int = 200) -> str:
         return "unknown error"
     flat = redact(" ".join(text.split()))
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def format_size(n: int) -> str:
+    """``2621440`` -> ``2.5 MB``, ``51200`` -> ``50 KB``, ``12`` -> ``12 bytes``."""
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):.1f} MB"
+    return f"{n / 1024:.0f} KB" if n >= 1024 else f"{n} bytes"
 
 
 def format_duration(seconds: float) -> str:
@@ -269,6 +284,19 @@ class MediaNotFoundError(NemoError):
         super().__init__(message, **kw)
 
 
+class FileStalledError(NemoError):
+    """Reading a local file for an upload stopped returning data (a network drive or device that hangs)."""
+
+    tag = "file_stalled"
+    default_message = (
+        "Reading the file stopped (its drive does not answer). Copy it to a local folder and upload it again."
+    )
+
+    def __init__(self, message: str | None = None, *, path: str | None = None, **kw: Any) -> None:
+        self.path = path
+        super().__init__(message, **kw)
+
+
 class MissingClientIdError(NemoError):
     """HTTP 400 on the anonymous-token call (missing ``X-Client-Id``), after the automatic retry."""
 
@@ -379,6 +407,71 @@ class DownloadError(NemoError):
 
     tag = "download_failed"
     default_message = "The rendered video could not be downloaded. Try the download again."
+
+
+class DownloadIncompleteError(DownloadError):
+    """The file arrived only in part: the connection ended before its last byte."""
+
+    tag = "download_incomplete"
+    default_message = "The download of the rendered video stopped early. Try the download again."
+
+    def __init__(
+        self, message: str | None = None, *, received: int | None = None, total: int | None = None, **kw: Any
+    ) -> None:
+        self.received = received  # bytes that arrived
+        self.total = total  # bytes announced (Content-Length or the render's size), if known
+        super().__init__(message, **kw)
+
+    @property
+    def amount(self) -> str:
+        """``2.0 MB of 4.0 MB arrived``: how much of the file came (empty when unknown)."""
+        if self.received is None:
+            return ""
+        got = format_size(self.received)
+        return f"{got} of {format_size(self.total)} arrived" if self.total else f"{got} arrived"
+
+
+class DownloadTooLargeError(DownloadError):
+    """The file grew past its cap (the render's announced size plus a margin, or the maximum)."""
+
+    tag = "download_too_large"
+    default_message = "The download grew far past the rendered video's size and was stopped."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        size: int | None = None,
+        cap: int | None = None,
+        announced: int | None = None,
+        **kw: Any,
+    ) -> None:
+        self.size = size  # bytes seen (received, or declared by Content-Length) when it was stopped
+        self.cap = cap
+        self.announced = announced  # the render's own size, when it said one
+        super().__init__(message, **kw)
+
+    @property
+    def why(self) -> str:
+        """``past its cap of 1.1 MB (the render announced 64 KB)``."""
+        cap = f"past its cap of {format_size(self.cap)}" if self.cap is not None else "past its cap"
+        if self.announced:
+            return f"{cap} (the render announced {format_size(self.announced)})"
+        return f"{cap} (the largest download allowed)"
+
+
+class DiskFullError(DownloadError):
+    """No space was left (or the disk quota was reached) while saving the rendered file."""
+
+    tag = "disk_full"
+    default_message = "The disk is full, so the rendered video could not be saved. Free some space."
+
+
+class BadRenderUrlError(DownloadError):
+    """The backend named a file URL this client will not open: not http(s), or not on an allowed host."""
+
+    tag = "bad_render_url"
+    default_message = "NemoVideo named the rendered video at a link this server does not open."
 
 
 class StreamInterruptedError(NemoError):

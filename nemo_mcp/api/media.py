@@ -38,6 +38,7 @@ __all__ = [
     "preflight",
     "sniff",
     "too_large",
+    "unreadable",
     "unsupported_type_message",
 ]
 
@@ -221,7 +222,8 @@ def _not_found(path: Path) -> MediaNotFoundError:
     )
 
 
-def _unreadable(path: Path, exc: OSError) -> MediaNotFoundError:
+def unreadable(path: Path, exc: OSError) -> MediaNotFoundError:
+    """The error for a file that exists but cannot be opened or read."""
     return MediaNotFoundError(
         f"{path} cannot be read ({exc.strerror or 'access error'}). Check the path and its permissions.",
         path=str(path),
@@ -267,12 +269,12 @@ def _open(path: Path, name: str) -> tuple[int, os.stat_result]:
             mode = stat.S_IFREG
         if not stat.S_ISREG(mode):  # e.g. a socket (ENXIO), or a folder where folders cannot be opened
             raise _not_regular(name, path, mode) from None
-        raise _unreadable(path, exc) from None
+        raise unreadable(path, exc) from None
     try:
         return fd, os.fstat(fd)
     except OSError as exc:
         os.close(fd)
-        raise _unreadable(path, exc) from None
+        raise unreadable(path, exc) from None
 
 
 def _read_head(fd: int) -> bytes:
@@ -302,16 +304,16 @@ def preflight(path: str | Path, *, max_bytes: int = MAX_UPLOAD_BYTES) -> MediaFi
     except FileNotFoundError:
         raise _not_found(given) from None
     except RuntimeError:  # a symlink loop (an OSError from Python 3.13 on)
-        raise _unreadable(given, OSError(errno.ELOOP, os.strerror(errno.ELOOP))) from None
+        raise unreadable(given, OSError(errno.ELOOP, os.strerror(errno.ELOOP))) from None
     except OSError as exc:
-        raise _unreadable(given, exc) from None
+        raise unreadable(given, exc) from None
     name = resolved.name or str(resolved)
     try:
         mode = os.stat(resolved).st_mode
     except FileNotFoundError:
         raise _not_found(given) from None
     except OSError as exc:
-        raise _unreadable(given, exc) from None
+        raise unreadable(given, exc) from None
     # decided on the path first, so a folder or a device is never opened
     if not stat.S_ISREG(mode):
         raise _not_regular(name, resolved, mode)
@@ -338,7 +340,7 @@ def preflight(path: str | Path, *, max_bytes: int = MAX_UPLOAD_BYTES) -> MediaFi
         try:
             head = _read_head(fd)
         except OSError as exc:
-            raise _unreadable(resolved, exc) from None
+            raise unreadable(resolved, exc) from None
     finally:
         os.close(fd)
     sniffed = sniff(head)

@@ -499,18 +499,37 @@ async def test_completed_without_url_falls_back_to_proxy_download(
     assert dl.calls[0].request.headers["Authorization"] == f"Bearer {TOKEN}"
 
 
+CDN_IP = "93.184.215.14"  # what the allowed CDN host "resolves" to here (a public address)
+
+
+def with_cdn(api: NemoClient) -> None:
+    """cdn.example on the download allowlist, resolved without DNS (the connection goes to CDN_IP)."""
+
+    async def resolve(host: str, port: int) -> list[str]:
+        assert host == "cdn.example"
+        return [CDN_IP]
+
+    api.config = api.config.replace(download_hosts=("cdn.example",))
+    api._downloads.resolve = resolve
+
+
 async def test_download_never_sends_the_token_to_another_host(
     mock: respx.MockRouter, client: tuple[NemoClient, Sleeps], tmp_path: Path
 ) -> None:
     api, _ = client
-    cdn = mock.route(method="GET", scheme="https", host="cdn.example", path="/out.mp4").mock(
+    with_cdn(api)
+    cdn = mock.route(method="GET", scheme="https", host=CDN_IP, path="/out.mp4").mock(
         return_value=httpx.Response(200, content=b"x" * 100)
     )
     path = await api.download_render(
         "r", tmp_path / "v.mp4", output_url="https://cdn.example/out.mp4", expected_size=100
     )
     assert path.stat().st_size == 100
-    assert "authorization" not in cdn.calls[0].request.headers
+    request = cdn.calls[0].request
+    assert "authorization" not in request.headers
+    # the connection went to the checked address, under the host's own name
+    assert request.headers["host"] == "cdn.example"
+    assert request.extensions["sni_hostname"] == "cdn.example"
 
 
 async def test_truncated_download_leaves_no_partial_file(
@@ -521,7 +540,8 @@ async def test_truncated_download_leaves_no_partial_file(
     mock.get("/api/render/proxy/r/download").mock(
         return_value=httpx.Response(200, headers={"content-length": "1000"}, stream=Dropping(b"y" * 10))
     )
-    mock.route(method="GET", scheme="https", host="cdn.example", path="/out.mp4").mock(
+    with_cdn(api)
+    mock.route(method="GET", scheme="https", host=CDN_IP, path="/out.mp4").mock(
         return_value=httpx.Response(200, content=b"x" * 10)
     )
     with pytest.raises(DownloadError):
@@ -535,10 +555,11 @@ async def test_download_follows_a_json_pointer(
     mock: respx.MockRouter, client: tuple[NemoClient, Sleeps], tmp_path: Path
 ) -> None:
     api, _ = client
+    with_cdn(api)
     mock.get("/api/render/proxy/r/download").mock(
         return_value=httpx.Response(200, json={"output": {"url": "https://cdn.example/f.mp4", "size": 3}})
     )
-    mock.route(method="GET", scheme="https", host="cdn.example", path="/f.mp4").mock(
+    mock.route(method="GET", scheme="https", host=CDN_IP, path="/f.mp4").mock(
         return_value=httpx.Response(200, content=b"abc")
     )
     path = await api.download_render("r", tmp_path / "f.mp4")

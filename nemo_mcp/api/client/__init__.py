@@ -63,6 +63,7 @@ from nemo_mcp.api.models import (
     TurnEvent,
     UploadedFile,
 )
+from nemo_mcp.api.saving import Reserved
 
 __all__ = ["NemoClient", "ProgressCallback"]
 
@@ -214,14 +215,16 @@ class NemoClient:
     async def download_render(
         self,
         render_id: str,
-        dest: str | Path,
+        dest: str | Path | Reserved,
         *,
         output_url: str | None = None,
         expected_size: int | None = None,
         progress: ProgressCallback | None = None,
     ) -> Path:
-        """Stream the rendered file to ``dest`` (a file, or a folder -> ``<render_id>.mp4``) through a temp
-        file and an atomic rename; see :meth:`._downloads.Downloads.download`."""
+        """Stream the rendered file to ``dest`` (a name reserved in a
+        :class:`~nemo_mcp.api.saving.SaveFolder`, a file, or a folder -> ``<render_id>.mp4``) through a
+        ``.part`` file renamed at the end; from allowed hosts only, capped; see
+        :meth:`._downloads.Downloads.download`."""
         return await self._downloads.download(
             render_id, dest, output_url=output_url, expected_size=expected_size, progress=progress
         )

@@ -46,7 +46,9 @@ class Uploads:
         for item in items:
             if item.size > limit:
                 raise too_large(item.name, item.size, limit, item.path)
-        body = build_multipart(items, chunk_size=cfg.upload_chunk_size)
+        body = build_multipart(
+            items, chunk_size=cfg.upload_chunk_size, stall_timeout=cfg.upload_stall_timeout
+        )
         names = ", ".join(i.name for i in items)
         try:
             data = await self._transport.request(
