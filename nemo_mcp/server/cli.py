@@ -26,6 +26,7 @@ from nemo_mcp.server.http_security import (
     harden,
     parse_rate_limit,
     transport_security,
+    uvicorn_options,
 )
 
 if TYPE_CHECKING:
@@ -88,6 +89,13 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"largest HTTP request body; bigger ones get 413 (default {DEFAULT_MAX_BODY})",
     )
     p.add_argument(
+        "--forwarded-allow-ips",
+        default=None,
+        metavar="IPS",
+        help="HTTP: trust X-Forwarded-For/-Proto only from these proxy addresses (comma-separated IPs or "
+        "networks, '*' for any); default: nobody, so the peer address is the client (rate limit key)",
+    )
+    p.add_argument(
         "--download-dir", type=Path, default=None, help="confine downloads here (NEMO_DOWNLOAD_DIR)"
     )
     p.add_argument(
@@ -119,6 +127,7 @@ def http_options(args: argparse.Namespace, env: Mapping[str, str] | None = None)
         allowed_origins=list(args.allowed_origin),
         rate_limit=parse_rate_limit(args.rate_limit),
         max_body=args.max_body,
+        forwarded_allow_ips=args.forwarded_allow_ips,
     )
     opts.validate()
     return opts
@@ -192,5 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"nemo-mcp {__version__}: Streamable HTTP on http://{args.host}:{args.port}/mcp "
         f"({auth}, rate limit {limit})\n"
     )
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level.lower())
+    uvicorn.run(
+        app, host=args.host, port=args.port, log_level=args.log_level.lower(), **uvicorn_options(opts)
+    )
     return 0

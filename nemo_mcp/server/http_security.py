@@ -16,8 +16,13 @@ Pure ASGI middleware around the SDK's Starlette app (no extra dependencies):
   part of the key: `initialize` is free and mints a new session for any caller, so a client could get a
   fresh bucket per session and the limit would bound nothing; and requests of the 2026 protocol era
   carry no session id at all.
-- Body size: the SDK's `max_request_body_size` (413) behind this; the rate limiter, which must read the
-  body to see the method, enforces the same limit itself while buffering.
+- `JsonDepthLimit` (http_body.py): a POST body nested too deep answers 400 `[invalid_request]` before any
+  JSON parser recurses into it.
+- Body size: the SDK's `max_request_body_size` (413) behind this; the depth guard and the rate limiter,
+  which must read the body, enforce the same limit themselves while buffering (http_body.py).
+- Proxy headers (`X-Forwarded-For`, `X-Forwarded-Proto`) are trusted only from the addresses given with
+  `--forwarded-allow-ips` (uvicorn's own default trusts loopback proxies, so any local client could pick
+  its rate-limit bucket by naming another address): see `uvicorn_options`.
 
 DNS-rebinding protection (Host/Origin allowlist) is the SDK's `TransportSecuritySettings`, built by
 `transport_security()` here.
@@ -31,12 +36,13 @@ import json
 import math
 import re
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 from mcp.server.transport_security import TransportSecuritySettings
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from nemo_mcp.server.http_body import JsonDepthLimit, buffer_body, header, replayer, send_json, too_large
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 OPEN_PATHS = frozenset({"/health"})
@@ -87,6 +93,8 @@ class HttpOptions:
     allowed_origins: list[str] = field(default_factory=list)
     rate_limit: RateLimit | None = field(default_factory=lambda: parse_rate_limit(DEFAULT_RATE_LIMIT))
     max_body: int = DEFAULT_MAX_BODY
+    # proxies whose X-Forwarded-* headers are believed (comma-separated IPs/networks, "*"); None: nobody
+    forwarded_allow_ips: str | None = None
 
     @property
     def remote(self) -> bool:
@@ -112,6 +120,15 @@ class HttpOptions:
                 f"--host {self.host}: a network-facing server needs a bearer token: set NEMO_MCP_AUTH_TOKEN, "
                 "or pass --no-auth explicitly (only behind a proxy that authenticates)"
             )
+
+
+def uvicorn_options(opts: HttpOptions) -> dict[str, Any]:
+    """Keyword arguments for uvicorn: proxy headers only from `--forwarded-allow-ips` (uvicorn would trust
+    loopback proxies by default, and read FORWARDED_ALLOW_IPS from the environment)."""
+    trusted = (opts.forwarded_allow_ips or "").strip()
+    if not trusted:
+        return {"proxy_headers": False, "forwarded_allow_ips": ""}
+    return {"proxy_headers": True, "forwarded_allow_ips": trusted}
 
 
 def transport_security(opts: HttpOptions) -> TransportSecuritySettings:
@@ -140,33 +157,8 @@ def transport_security(opts: HttpOptions) -> TransportSecuritySettings:
 # --- ASGI helpers -----------------------------------------------------------------------------------------
 
 
-async def _send_json(
-    send: Send, status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]] | None = None
-) -> None:
-    payload = json.dumps(body).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(payload)).encode()),
-                *(headers or []),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": payload})
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for k, v in scope.get("headers", []):
-        if k.lower() == name:
-            return bytes(v).decode("latin-1")
-    return None
-
-
 def _bearer(scope: Scope) -> str | None:
-    value = _header(scope, b"authorization")
+    value = header(scope, b"authorization")
     if not value:
         return None
     scheme, _, token = value.partition(" ")
@@ -190,7 +182,7 @@ class BearerAuth:
         given = _bearer(scope)
         if given is None or not hmac.compare_digest(given.encode(), self._token):
             error = "invalid_token" if given is not None else "invalid_request"
-            await _send_json(
+            await send_json(
                 send,
                 401,
                 {"error": error, "error_description": "a valid bearer token is required"},
@@ -250,7 +242,7 @@ def _tool_call_ids(body: bytes) -> list[Any] | None:
     """The JSON-RPC ids of `tools/call` requests in the body (None when there are none)."""
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     msgs = data if isinstance(data, list) else [data]
     ids = [m.get("id") for m in msgs if isinstance(m, dict) and m.get("method") == "tools/call"]
@@ -269,26 +261,16 @@ class ToolCallRateLimit:
         if scope["type"] != "http" or scope.get("method") != "POST":
             await self.app(scope, receive, send)
             return
-        declared = _header(scope, b"content-length")
+        declared = header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body:
-            await _too_large(send, self.max_body)
+            await too_large(send, self.max_body)
             return
-        body = bytearray()
-        cached: deque[Message] = deque()
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                cached.append(message)
-                break
-            body.extend(message.get("body", b""))
-            if len(body) > self.max_body:
-                await _too_large(send, self.max_body)
-                return
-            if not message.get("more_body", False):
-                break
-        cached.appendleft({"type": "http.request", "body": bytes(body), "more_body": False})
-
-        ids = _tool_call_ids(bytes(body))
+        buffered = await buffer_body(receive, self.max_body)
+        if buffered is None:
+            await too_large(send, self.max_body)
+            return
+        body, cached = buffered
+        ids = _tool_call_ids(body)
         if ids is not None:
             client = scope.get("client") or ("unknown", 0)
             key = str(scope.get("nemo_principal") or f"addr:{client[0]}")
@@ -302,26 +284,19 @@ class ToolCallRateLimit:
                     f"Wait {seconds} s and call again."
                 )
                 err = {"jsonrpc": "2.0", "id": ids[0], "error": {"code": -32000, "message": msg}}
-                await _send_json(send, 429, err, [(b"retry-after", str(seconds).encode())])
+                await send_json(send, 429, err, [(b"retry-after", str(seconds).encode())])
                 return
 
-        async def replay() -> Message:
-            if cached:
-                return cached.popleft()
-            return await receive()
-
-        await self.app(scope, replay, send)
-
-
-async def _too_large(send: Send, limit: int) -> None:
-    await _send_json(send, 413, {"error": f"request body over the {limit} byte limit"})
+        await self.app(scope, replayer(cached, receive), send)
 
 
 def harden(app: ASGIApp, opts: HttpOptions) -> ASGIApp:
-    """Wrap the SDK app: auth outermost (unauthenticated callers cost nothing), then the rate limit."""
+    """Wrap the SDK app: auth outermost (unauthenticated callers cost nothing), then the JSON depth guard
+    (before anything parses the body), then the rate limit."""
     wrapped: ASGIApp = app
     if opts.rate_limit is not None:
         wrapped = ToolCallRateLimit(wrapped, opts.rate_limit, opts.max_body)
+    wrapped = JsonDepthLimit(wrapped, opts.max_body)
     if opts.auth_token:
         wrapped = BearerAuth(wrapped, opts.auth_token)
     return wrapped

@@ -13,6 +13,7 @@ import anyio
 from mcp.server import MCPServer
 
 from nemo_mcp.api import NemoClient
+from nemo_mcp.api.saving import sweep_leftovers
 from nemo_mcp.server.jobs import JobManager
 from nemo_mcp.server.projects import ProjectStore
 from nemo_mcp.server.service import NemoService, build_api_config
@@ -57,6 +58,10 @@ def make_lifespan(
                 # project registry lives with the backend's data, and a restart never resumes a gone project.
                 registry_dir = backend.data_dir / "mcp-projects"
                 prices = embedded_prices(backend.knobs)  # quotes at the prices this backend charges
+            # leftovers of downloads killed earlier (.part files older than a day) go before anything starts
+            swept = await anyio.to_thread.run_sync(sweep_leftovers, settings.download_root)
+            if swept:
+                log.info("removed %d leftover(s) of interrupted downloads: %s", len(swept), swept[:5])
             api = await stack.enter_async_context(NemoClient(build_api_config(settings, base_url)))
             tg = await stack.enter_async_context(anyio.create_task_group())
             jobs = JobManager(tg, heartbeat=settings.heartbeat_seconds)

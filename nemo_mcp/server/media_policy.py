@@ -8,8 +8,11 @@ What a media file is (extensions, types, content sniffing, the size limit) is th
 - URLs: http(s) only, no credentials inside them.
 - `NEMO_DOWNLOAD_DIR` (optional, default `~/Downloads/nemo-mcp`): the root every download is confined to;
   a requested `download_dir` is resolved inside it (relative paths are taken relative to it, absolute
-  paths must already be inside it). File names are reduced to a safe character set, and an existing file
-  is never overwritten unless asked.
+  paths must already be inside it) when the call is made. When the file is saved, `open_download_folder`
+  opens that folder again from the root one component at a time, never through a symlink
+  (`nemo_mcp.api.saving`), so a sub-folder swapped for a link meanwhile is refused, not followed. File
+  names are reduced to a safe character set; an existing file is never overwritten unless asked (the
+  name is reserved atomically: `take.mp4`, `take_1.mp4`, ...).
 
 Failures are `ToolFailure`s whose message names the file and the broken rule.
 """
@@ -32,6 +35,7 @@ from nemo_mcp.api.media import (
     family_of,
     preflight,
 )
+from nemo_mcp.api.saving import SaveFolder
 from nemo_mcp.server.failures import ToolFailure, as_failure, invalid_argument
 
 __all__ = [
@@ -43,10 +47,10 @@ __all__ = [
     "has_control_chars",
     "is_url",
     "media_dirs_from_env",
+    "open_download_folder",
     "resolve_destination",
     "resolve_download_dir",
     "safe_filename",
-    "unique_path",
 ]
 
 
@@ -245,14 +249,27 @@ def safe_filename(stem: str, ext: str = ".mp4", *, max_len: int = 80) -> str:
     return cleaned + ext
 
 
-def unique_path(folder: Path, filename: str, *, overwrite: bool = False) -> Path:
-    """`folder/filename`, or `stem_1.ext`, `stem_2.ext`... when it exists and overwriting was not asked."""
-    target = folder / filename
-    if overwrite or not target.exists():
-        return target
-    stem, suffix = Path(filename).stem, Path(filename).suffix
-    for n in range(1, 10_000):
-        candidate = folder / f"{stem}_{n}{suffix}"
-        if not candidate.exists():
-            return candidate
-    raise ToolFailure("path_not_allowed", f"too many files named {filename} in {folder}.")
+def open_download_folder(folder: Path, root: Path) -> SaveFolder:
+    """`folder` (a result of `resolve_download_dir`) opened for writing: the root by its path, each
+    component below it without following a symlink, created when missing. `path_not_allowed` when a
+    component is now a link or a file (it changed since the call), or the folder is no longer inside."""
+    root_resolved = root.expanduser().resolve()
+    try:
+        parts = folder.relative_to(root_resolved).parts
+    except ValueError:
+        parts = None
+    if parts is None or ".." in parts:
+        raise ToolFailure(
+            "path_not_allowed",
+            f"{folder} is outside the download folder {root_resolved}; nothing was saved. Name a sub-folder "
+            "inside it.",
+        )
+    try:
+        return SaveFolder.open(root_resolved, parts)
+    except OSError as exc:
+        raise ToolFailure(
+            "path_not_allowed",
+            f"The download folder {folder} cannot be used ({exc.strerror or 'changed'}): a part of it was "
+            "replaced by a link or a file after the call was made, so nothing was saved there. Choose "
+            "another download_dir.",
+        ) from None

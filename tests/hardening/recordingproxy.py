@@ -40,7 +40,8 @@ class RecordingProxy:
         headers = [
             (k.decode(), v.decode())
             for k, v in scope["headers"]
-            if k.lower() not in (b"host", b"content-length", b"accept-encoding")
+            # the Host header is kept (a reverse proxy does), so the backend's links name the proxy
+            if k.lower() not in (b"content-length", b"accept-encoding")
         ]
         self.seen.append(f"{scope['method']} {path}" + (f"?{query}" if query else ""))
         self.seen_headers += [(k, v) for k, v in headers if k.lower() != "authorization"]

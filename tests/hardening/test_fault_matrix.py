@@ -242,7 +242,7 @@ FAULTS: list[Fault] = [
     Fault(
         "download cut short (both routes)",
         knob(truncate_download=2),
-        {"export_video": {"[download_failed]"}},
+        {"export_video": {"[download_incomplete]"}},  # the render is done; the retry is named
     ),
 ]
 

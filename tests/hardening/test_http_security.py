@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hmac
 import json
+import os
+import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -30,11 +32,12 @@ from nemo_mcp.server.http_security import (
     TokenBuckets,
     parse_rate_limit,
 )
-from tests.server.conftest import make_settings, serve_http
+from tests.server.conftest import free_port, make_settings, serve_http
 
 pytestmark = pytest.mark.anyio
 
 TOKEN = "mcp-test-bearer-7f3a9c"
+SCRIPT = Path(sys.executable).parent / "nemo-mcp"
 HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 LIST = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
 
@@ -198,6 +201,101 @@ def test_token_buckets_are_per_client_and_refill() -> None:
     assert buckets.take("b") == 0  # another client has its own bucket
     now[0] += 30
     assert buckets.take("a") == 0
+
+
+def _spoofed(i: int) -> dict[str, str]:
+    return {**HEADERS, "X-Forwarded-For": f"203.0.113.{i}"}
+
+
+async def test_a_spoofed_forwarded_for_gets_no_fresh_bucket(serve: Callable[..., Any]) -> None:
+    """Loopback without auth: X-Forwarded-For is not believed unless --forwarded-allow-ips names the proxy
+    (uvicorn would believe loopback proxies), so naming another address each time changes nothing."""
+    async with serve(rate_limit=RateLimit(2, 60)) as url, httpx.AsyncClient(timeout=10) as http:
+        codes = [
+            (await http.post(f"{url}/mcp", json=_call(i), headers=_spoofed(i))).status_code for i in range(3)
+        ]
+    assert codes[:2] != [429, 429]
+    assert codes[2] == 429
+
+
+async def test_forwarded_for_is_believed_from_a_named_proxy(serve: Callable[..., Any]) -> None:
+    async with (
+        serve(rate_limit=RateLimit(1, 60), forwarded_allow_ips="127.0.0.1") as url,
+        httpx.AsyncClient(timeout=10) as http,
+    ):
+        codes = [
+            (await http.post(f"{url}/mcp", json=_call(i), headers=_spoofed(i))).status_code for i in range(3)
+        ]
+        assert 429 not in codes  # three clients behind the trusted proxy, one call each
+        again = await http.post(f"{url}/mcp", json=_call(9), headers=_spoofed(0))
+        assert again.status_code == 429  # the first client's bucket is spent
+
+
+@pytest.mark.skipif(not SCRIPT.exists(), reason="console script not installed (./dev setup)")
+async def test_the_console_script_does_not_believe_forwarded_for(
+    tmp_path: Path, local_backend: LocalBackend
+) -> None:
+    """`nemo-mcp --transport http` itself (uvicorn.run as main() calls it), not only the app: spoofed
+    addresses share the one peer's budget."""
+    port = free_port()
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "NEMO_DOWNLOAD_DIR": str(tmp_path / "dl"),
+        "NEMO_API_URL": local_backend.url,
+        "FORWARDED_ALLOW_IPS": "*",  # uvicorn's own variable: not read
+    }
+    argv = [str(SCRIPT), "--transport", "http", "--port", str(port), "--rate-limit", "2/min"]
+    proc = await anyio.open_process(argv, env=env)
+    try:
+        async with httpx.AsyncClient(timeout=10) as http:
+            with anyio.fail_after(30):
+                while True:
+                    try:
+                        if (await http.get(f"http://127.0.0.1:{port}/health")).status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        await anyio.sleep(0.05)
+            url = f"http://127.0.0.1:{port}/mcp"
+            codes = [(await http.post(url, json=_call(i), headers=_spoofed(i))).status_code for i in range(3)]
+        assert codes[2] == 429, codes
+    finally:
+        proc.terminate()
+        with anyio.fail_after(15):
+            await proc.wait()
+
+
+def test_proxy_headers_are_off_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "*")  # uvicorn's own setting is not read
+    assert http_security.uvicorn_options(_opts()) == {"proxy_headers": False, "forwarded_allow_ips": ""}
+    trusted = http_security.uvicorn_options(_opts("--forwarded-allow-ips", "10.0.0.5,10.0.1.0/24"))
+    assert trusted == {"proxy_headers": True, "forwarded_allow_ips": "10.0.0.5,10.0.1.0/24"}
+
+
+@pytest.mark.parametrize("rate_limit", [RateLimit(100, 60), None], ids=["with-rate-limit", "sdk-only"])
+async def test_json_nested_too_deep_is_a_clear_400(
+    serve: Callable[..., Any], rate_limit: RateLimit | None
+) -> None:
+    deep = b"[" * 200_000 + b"]" * 200_000
+    inside = json.dumps(_call(1, "get_job")).replace(
+        '"arguments": {}', '"arguments": {"job_id": ' + "[" * 65 + "1" + "]" * 65 + "}"
+    )
+    in_strings = {**_call(2, "get_job"), "params": {"name": "get_job", "arguments": {"job_id": "[" * 5000}}}
+    async with serve(rate_limit=rate_limit) as url, httpx.AsyncClient(timeout=10) as http:
+        for body in (deep, inside.encode()):
+            r = await http.post(f"{url}/mcp", content=body, headers=HEADERS)
+            assert r.status_code == 400, r.text[:300]
+            err = r.json()["error"]
+            assert err["code"] == -32600
+            assert err["message"].startswith(
+                "[invalid_request] The request's JSON is nested more than 64 levels"
+            )
+            assert "Traceback" not in r.text
+        # brackets inside strings are text, not nesting; and the server still answers
+        r = await http.post(f"{url}/mcp", json=in_strings, headers=HEADERS)
+        assert r.status_code != 400 or "nested" not in r.text
+        assert (await http.post(f"{url}/mcp", json=LIST, headers=HEADERS)).status_code < 500
 
 
 async def test_rate_limit_keys_on_the_auth_principal(serve: Callable[..., Any]) -> None:

@@ -20,7 +20,7 @@ from mcp.types import CallToolResult
 from nemo_mcp.local import LocalBackend
 from nemo_mcp.server.app import build_server
 from nemo_mcp.server.cli import build_http_app
-from nemo_mcp.server.http_security import HttpOptions
+from nemo_mcp.server.http_security import HttpOptions, uvicorn_options
 from nemo_mcp.server.settings import ServerSettings
 from tests.media import make_video
 
@@ -64,9 +64,10 @@ async def serve_http(settings: ServerSettings, **options: Any) -> AsyncIterator[
     opts = HttpOptions(host="127.0.0.1", port=free_port(), **options)
     opts.validate()
     app = build_http_app(build_server(settings), opts)
-    uv = uvicorn.Server(
-        uvicorn.Config(app, host=opts.host, port=opts.port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        app, host=opts.host, port=opts.port, log_level="warning", lifespan="on", **uvicorn_options(opts)
     )
+    uv = uvicorn.Server(config)
     async with anyio.create_task_group() as tg:
         tg.start_soon(uv.serve)
         with anyio.fail_after(10):

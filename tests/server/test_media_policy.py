@@ -8,7 +8,12 @@ from pathlib import Path
 import pytest
 
 from nemo_mcp.server.failures import ToolFailure
-from nemo_mcp.server.media_policy import check_source, resolve_download_dir, safe_filename, unique_path
+from nemo_mcp.server.media_policy import (
+    check_source,
+    open_download_folder,
+    resolve_download_dir,
+    safe_filename,
+)
 
 MP4_HEAD = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"
 
@@ -100,5 +105,11 @@ def test_safe_names_and_no_overwrite(tmp_path: Path) -> None:
     assert safe_filename("...") == "video.mp4"
     assert safe_filename(".hidden") == "hidden.mp4"
     (tmp_path / "a.mp4").write_bytes(b"1")
-    assert unique_path(tmp_path, "a.mp4").name == "a_1.mp4"
-    assert unique_path(tmp_path, "a.mp4", overwrite=True).name == "a.mp4"
+    with open_download_folder(tmp_path, tmp_path) as folder:
+        taken = folder.reserve("a.mp4")
+        assert taken.name == "a_1.mp4"  # reserved at once: an empty placeholder holds the name
+        assert folder.reserve("a.mp4").name == "a_2.mp4"
+        assert folder.reserve("a.mp4", overwrite=True).name == "a.mp4"
+        taken.discard()
+    assert sorted(p.name for p in tmp_path.glob("a*")) == ["a.mp4", "a_2.mp4"]
+    assert (tmp_path / "a.mp4").read_bytes() == b"1"

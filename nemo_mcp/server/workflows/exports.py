@@ -1,19 +1,37 @@
 """export_video: readiness check, one render job per project (resumed, never duplicated), polling, and the
-download into the confined folder."""
+download into the confined folder (opened again from the root without following links, the file name
+reserved before the first byte). A render URL the server does not open is a backend fault, never a result;
+a download that fails after the render says the render is done and how to fetch it again."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import ipaddress
 import logging
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import anyio
 
-from nemo_mcp.api import NemoClient, RenderFailedError, RenderStatus, SessionLostError
-from nemo_mcp.server.failures import ToolFailure
+from nemo_mcp.api import (
+    BadRenderUrlError,
+    DiskFullError,
+    DownloadError,
+    DownloadIncompleteError,
+    DownloadTooLargeError,
+    NemoClient,
+    NemoError,
+    RenderFailedError,
+    RenderStatus,
+    SessionLostError,
+)
+from nemo_mcp.api.download_hosts import refusal
+from nemo_mcp.api.saving import Reserved, SaveFolder
+from nemo_mcp.server.failures import ToolFailure, as_failure
 from nemo_mcp.server.jobs import EditJob, ExportJob, JobManager, JobStatus, ProgressFn
-from nemo_mcp.server.media_policy import resolve_download_dir, safe_filename, unique_path
+from nemo_mcp.server.media_policy import open_download_folder, resolve_download_dir, safe_filename
 from nemo_mcp.server.models import ExportResult
 from nemo_mcp.server.projects import ProjectRecord
 from nemo_mcp.server.settings import ServerSettings
@@ -150,6 +168,11 @@ class Exports:
                 f"The render {rid} ended without a video ({reason}). Call export_video again to retry.",
                 render_id=rid,
             )
+        if final.output_url:
+            cfg = self.api.config
+            refused = refusal(final.output_url, cfg.base_url, cfg.download_hosts)
+            if refused is not None:
+                raise _bad_render_url(rid, final.output_url, refused)
         result = ExportResult(
             session_id=rec.session_id,
             status="completed",
@@ -168,19 +191,104 @@ class Exports:
     async def _download(self, job: ExportJob, result: ExportResult, folder: Path) -> ExportResult:
         rec = self.projects.store.get(result.session_id)
         stem = (rec.title if rec and rec.title != "project" else f"nemo_{result.session_id}") or "video"
-        dest = unique_path(folder, job.file_name or safe_filename(stem), overwrite=job.overwrite)
+        name = job.file_name or safe_filename(stem)
+        rid = result.render_id
+        if rid is None:
+            raise ToolFailure("download_failed", "The render has no id to download it by.")
 
         def on_bytes(got: int, total: int) -> None:
             if total:
                 job.update(message=f"downloading {got / 1048576:.1f} of {total / 1048576:.1f} MB")
 
-        if result.render_id is None:
-            raise ToolFailure("download_failed", "The render has no id to download it by.")
-        path = await self.api.download_render(
-            result.render_id, dest, output_url=result.url, expected_size=result.size_bytes, progress=on_bytes
-        )
+        def reserve() -> tuple[SaveFolder, Reserved]:
+            opened = open_download_folder(folder, self.settings.download_root)
+            try:
+                opened.sweep()  # leftovers of a download killed here earlier
+                return opened, opened.reserve(name, overwrite=job.overwrite)
+            except BaseException:
+                opened.close()
+                raise
+
+        try:
+            opened, reserved = await anyio.to_thread.run_sync(reserve)
+        except OSError as exc:
+            raise after_render_failure(_unsaved(folder, exc), result, folder) from None
+        except ToolFailure as refused:  # the folder changed since the call (a link or a file in its place)
+            raise refused.amended(_still_there(result)) from None
+        with opened:
+            try:
+                path = await self.api.download_render(
+                    rid, reserved, output_url=result.url, expected_size=result.size_bytes, progress=on_bytes
+                )
+            except NemoError as exc:
+                raise after_render_failure(exc, result, folder) from None
         done = result.model_copy(update={"downloaded_to": str(path), "next_step": NEXT_AFTER_DOWNLOAD})
         with contextlib.suppress(OSError):
             done.size_bytes = (await anyio.Path(path).stat()).st_size
         job.result = done  # get_job reports the saved file too
         return done
+
+
+def _bad_render_url(render_id: str, url: str, refused: str) -> ToolFailure:
+    host = urlsplit(url).hostname or ""
+    named = bool(host) and not _is_address(host)
+    fix = (
+        f"If {host} is NemoVideo's own, add it to NEMO_DOWNLOAD_HOSTS and export again"
+        if named
+        else "Export again later"
+    )
+    return ToolFailure(
+        BadRenderUrlError.tag,
+        f"The render {render_id} finished, but NemoVideo named its video at {refused}; this server neither "
+        f"opens such a link nor passes it on (a fault on the backend's side). {fix}; if it keeps happening, "
+        "open the project with get_timeline's browser link and export it there.",
+    )
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _unsaved(folder: Path, exc: OSError) -> NemoError:
+    if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        return DiskFullError()
+    return DownloadError(
+        f"The MP4 could not be created in {folder} ({exc.strerror or 'no access'}). Check the folder's "
+        "permissions, or choose another download_dir."
+    )
+
+
+def _still_there(result: ExportResult) -> str:
+    where = f"its video is still at {result.url}" if result.url else "NemoVideo still has its video"
+    return f"The render {result.render_id} is done; {where}."
+
+
+def after_render_failure(exc: NemoError, result: ExportResult, folder: Path) -> ToolFailure:
+    """A download that failed after the render succeeded: say so, where the video still is, and the retry."""
+    rid = result.render_id
+    retry = f"export_video(render_id='{rid}', download=true)"
+    still = f"its video is still at {result.url}" if result.url else "NemoVideo still has its video"
+    if isinstance(exc, DiskFullError):
+        return ToolFailure(
+            exc.tag,
+            f"The render {rid} is done and {still}, but the disk holding {folder} is full, so it was not "
+            f"saved (nothing was left behind). Free some space, then call {retry} to download it again.",
+        )
+    if isinstance(exc, DownloadIncompleteError):
+        got = exc.amount or "the connection ended"
+        return ToolFailure(
+            exc.tag,
+            f"The render {rid} is done and {still}, but its download stopped early ({got}), so nothing was "
+            f"saved. Call {retry} to download it again.",
+        )
+    if isinstance(exc, DownloadTooLargeError):
+        return ToolFailure(
+            exc.tag,
+            f"The render {rid} is done and {still}, but its download went on {exc.why}, so it was stopped "
+            f"and nothing was saved. Call {retry} to try again later.",
+        )
+    return as_failure(exc).amended(f"{_still_there(result)} {retry} fetches it again.")
