@@ -6,6 +6,8 @@ The tools live in `nemo_mcp.server.tools` (one module per family), the behaviour
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -15,6 +17,9 @@ from nemo_mcp.server.lifespan import ServiceSlot, make_lifespan
 from nemo_mcp.server.mcp_server import NemoMCPServer
 from nemo_mcp.server.settings import ServerSettings
 from nemo_mcp.server.tools import register_all
+
+if TYPE_CHECKING:  # hosted mode's modules load only when it is asked for
+    from nemo_mcp.server.hosted.mode import Hosted
 
 INSTRUCTIONS = """\
 nemo-mcp edits video in plain language on the NemoVideo cloud (rendering happens server-side).
@@ -44,7 +49,8 @@ async def health(request: Request) -> Response:
     return JSONResponse({"status": "ok", "name": "nemo-mcp", "version": __version__})
 
 
-def build_server(settings: ServerSettings | None = None) -> NemoMCPServer:
+def build_server(settings: ServerSettings | None = None, hosted: Hosted | None = None) -> NemoMCPServer:
+    """`hosted`: serve a team (per-user OAuth, a shared store, workers: `nemo_mcp.server.hosted`)."""
     settings = settings or ServerSettings.from_env()
     slot = ServiceSlot()
     mcp = NemoMCPServer(
@@ -53,11 +59,14 @@ def build_server(settings: ServerSettings | None = None) -> NemoMCPServer:
         description="Edit video in plain language through the NemoVideo cloud.",
         instructions=INSTRUCTIONS,
         version=__version__,
-        lifespan=make_lifespan(settings, slot),
+        lifespan=hosted.lifespan(settings, slot) if hosted else make_lifespan(settings, slot),
         log_level="WARNING",
+        **(hosted.server_options() if hosted else {}),
     )
     register_all(mcp)
     resources.register(mcp, slot)
     prompts.register(mcp)
+    if hosted is not None:
+        hosted.register(mcp)
     mcp.custom_route("/health", methods=["GET"])(health)
     return mcp

@@ -96,6 +96,14 @@ def build_parser() -> argparse.ArgumentParser:
         "networks, '*' for any); default: nobody, so the peer address is the client (rate limit key)",
     )
     p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="HTTP: serve from N worker processes sharing NEMO_STORE_URL (hosted mode; README 'Run it for a "
+        "team')",
+    )
+    p.add_argument(
         "--download-dir", type=Path, default=None, help="confine downloads here (NEMO_DOWNLOAD_DIR)"
     )
     p.add_argument(
@@ -184,16 +192,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.warning(
             "HTTP on %s: local file paths are refused (set NEMO_MEDIA_DIRS to allow folders)", args.host
         )
-    server = build_server(settings)
+    hosted = None
+    if args.transport == "http" or args.workers != 1:
+        from nemo_mcp.server.hosted.config import hosted_from_args
+
+        try:  # per-user OAuth, a shared store, several workers: nemo_mcp.server.hosted
+            hosted = hosted_from_args(args)
+        except ValueError as exc:
+            parser.error(str(exc))
+    server = build_server(settings, hosted)
 
     if args.transport == "stdio":
         log.info("nemo-mcp %s on stdio (backend: %s)", __version__, settings.backend)
         server.run("stdio")
         return 0
 
+    assert opts is not None
+    if hosted is not None:
+        from nemo_mcp.server.hosted.serve import serve_hosted
+
+        return serve_hosted(server, opts, hosted, args.log_level)
     import uvicorn
 
-    assert opts is not None
     app = build_http_app(server, opts)
     auth = "bearer token" if opts.auth_token else "no auth"
     limit = opts.rate_limit or "off"

@@ -9,6 +9,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 
 from nemo_mcp.server.failures import as_failure
+from nemo_mcp.server.hosted.current import current_service
 from nemo_mcp.server.lifespan import ServiceSlot
 from nemo_mcp.server.toolkit import service_of
 
@@ -41,10 +42,11 @@ def register(mcp: MCPServer[Any], slot: ServiceSlot) -> None:
         mime_type="application/json",
     )
     async def credits_resource() -> str:
-        if slot.service is None:
+        service = current_service() or slot.service  # in hosted mode, the verified user's own
+        if service is None:
             raise ResourceError("[internal] the server is not running")
         try:
-            r = await slot.service.reads.check_credits()
+            r = await service.reads.check_credits()
         except Exception as exc:
             raise ResourceError(as_failure(exc).text) from None
         return r.model_dump_json()

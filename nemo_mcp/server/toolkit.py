@@ -40,7 +40,10 @@ class AppContext:
 
 
 def service_of(ctx: Context) -> NemoService:
-    return cast(AppContext, ctx.request_context.lifespan_context).service
+    """The service of this request: in hosted mode the verified user's own, else the server's one."""
+    from nemo_mcp.server.hosted.current import current_service
+
+    return current_service() or cast(AppContext, ctx.request_context.lifespan_context).service
 
 
 def progress_of(ctx: Context) -> ProgressFn:
