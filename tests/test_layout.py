@@ -97,6 +97,8 @@ def test_the_walker_sees_a_cycle(monkeypatch: pytest.MonkeyPatch) -> None:
         ("nemo_mcp.local", ("mcp", "nemo_mcp.server", "nemo_mcp.api")),
         # the state store is the bottom layer: api and server use it, it uses nothing of theirs
         ("nemo_mcp.store", ("mcp", "nemo_mcp.server", "nemo_mcp.api", "nemo_mcp.local", "nemo_mcp.language")),
+        # FFmpeg work (frames, sheets, previews): paths and URLs in, files out; no protocol, no backend
+        ("nemo_mcp.media", ("mcp", "nemo_mcp.server", "nemo_mcp.api", "nemo_mcp.local", "nemo_mcp.language")),
     ],
 )
 def test_layers_stay_apart(layer: str, forbidden: tuple[str, ...]) -> None:
