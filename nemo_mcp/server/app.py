@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 
 from nemo_mcp import __version__
 from nemo_mcp.server import prompts, resources
+from nemo_mcp.server.apps import review
 from nemo_mcp.server.lifespan import ServiceSlot, make_lifespan
 from nemo_mcp.server.mcp_server import NemoMCPServer
 from nemo_mcp.server.settings import ServerSettings
@@ -28,6 +29,8 @@ Workflow: upload_media (local paths or http(s) URLs) -> edit_video (describe the
 add the title 'Urban Dreams'", "generate a 10 s city timelapse with lo-fi music") -> get_timeline ->
 export_video (renders an MP4, returns its URL; download_dir saves it locally).
 
+- get_frames shows the video as one image of frames labelled with their times (free): look at the result of
+  an edit or an export before saying it is done.
 - A current project is kept across restarts; new_project starts a fresh one, list_projects shows earlier ones.
 - Long work returns status "running" with a job_id within about 40 s. Call get_job(job_id) to keep waiting.
   NEVER resend an instruction that is still running: it would run (and be charged) twice.
@@ -53,6 +56,7 @@ def build_server(settings: ServerSettings | None = None, hosted: Hosted | None =
     """`hosted`: serve a team (per-user OAuth, a shared store, workers: `nemo_mcp.server.hosted`)."""
     settings = settings or ServerSettings.from_env()
     slot = ServiceSlot()
+    apps = review.build_apps(settings)  # the review player and its app-only tools (MCP Apps)
     mcp = NemoMCPServer(
         "nemo-mcp",
         title="NemoVideo editor",
@@ -61,10 +65,12 @@ def build_server(settings: ServerSettings | None = None, hosted: Hosted | None =
         version=__version__,
         lifespan=hosted.lifespan(settings, slot) if hosted else make_lifespan(settings, slot),
         log_level="WARNING",
+        extensions=[apps],
         **(hosted.server_options() if hosted else {}),
     )
     register_all(mcp)
     resources.register(mcp, slot)
+    review.register(mcp)
     prompts.register(mcp)
     if hosted is not None:
         hosted.register(mcp)

@@ -4,18 +4,41 @@
   50.` instead of pydantic's report (with its URL); an unknown tool as `[unknown_tool] ...`.
 - `prompts/get` with an unknown prompt or a missing required argument is a JSON-RPC `-32602` (invalid
   params) with a readable message, not `-32603` or code 0, and logs no ERROR traceback.
+
+Two MCP Apps adjustments (the `io.modelcontextprotocol/ui` extension):
+
+- The legacy handshake gap: mcp 2.3.0 advertises `capabilities.extensions` on a 2026-07-28 `server/discover`
+  but drops it from a 2025-11-25 `initialize` result (its legacy wire model has no such field; the SDK pins
+  this in `test_legacy_handshake_drops_apps_extension_from_capabilities`, python-sdk #2896). Most hosts
+  still negotiate 2025-11-25, and at least one reports a widget that does not render without it. A
+  middleware puts the server's extensions back into the `initialize` result after the SDK serialized
+  it. Remove it once the SDK carries extensions on legacy handshakes.
+- Tools bound to an app with `visibility: ["app"]` only (the player's own calls) are listed only to clients
+  that negotiated Apps: other hosts would show them to the model, which must not call them.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from mcp import MCPError
 from mcp.server import MCPServer
+from mcp.server.apps import client_supports_apps
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.server.extension import Extension
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import INVALID_PARAMS, CallToolResult, GetPromptResult, InputRequiredResult
+from mcp.types import (
+    INVALID_PARAMS,
+    CallToolResult,
+    GetPromptResult,
+    InputRequiredResult,
+    ListToolsResult,
+    PaginatedRequestParams,
+)
+from mcp.types import Tool as MCPTool
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
@@ -82,7 +105,48 @@ def plain_validation_error(exc: ValidationError) -> str:
     return "; ".join(seen[:5]) + "."
 
 
+def app_only(tool: MCPTool) -> bool:
+    """A tool only an MCP App calls (`_meta.ui.visibility` without "model")."""
+    ui = (tool.meta or {}).get("ui")
+    visibility = ui.get("visibility") if isinstance(ui, dict) else None
+    return isinstance(visibility, list) and "model" not in visibility
+
+
+class LegacyExtensions:
+    """Server middleware: the server's extensions in a 2025-11-25 `initialize` result (see the module
+    docstring). A 2026-07-28 `server/discover` already carries them and is left alone."""
+
+    def __init__(self, extensions: dict[str, dict[str, Any]]) -> None:
+        self.extensions = extensions
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        result = await call_next(ctx)
+        if ctx.method != "initialize" or not isinstance(result, dict) or not self.extensions:
+            return result
+        capabilities = result.get("capabilities")
+        if isinstance(capabilities, dict):
+            present = capabilities.get("extensions")
+            merged = dict(self.extensions)
+            if isinstance(present, dict):
+                merged.update(present)
+            capabilities["extensions"] = merged
+        return result
+
+
 class NemoMCPServer(MCPServer[AppContext]):
+    def __init__(self, *args: Any, extensions: Sequence[Extension] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, extensions=extensions, **kwargs)
+        advertised = {ext.identifier: ext.settings() for ext in extensions or ()}
+        self.middleware.append(LegacyExtensions(advertised))
+
+    async def _handle_list_tools(
+        self, ctx: ServerRequestContext[AppContext], params: PaginatedRequestParams | None
+    ) -> ListToolsResult:
+        tools = await self.list_tools()
+        if not client_supports_apps(ctx):
+            tools = [t for t in tools if not app_only(t)]
+        return ListToolsResult(tools=tools)
+
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[AppContext, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:

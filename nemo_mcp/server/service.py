@@ -18,9 +18,11 @@ from nemo_mcp.server.spending import PriceSource, Quotes, Spending, SpendPolicy,
 from nemo_mcp.server.workflows.approvals import Approvals
 from nemo_mcp.server.workflows.edits import Edits
 from nemo_mcp.server.workflows.exports import Exports
+from nemo_mcp.server.workflows.frames import Frames
 from nemo_mcp.server.workflows.handles import Handles
 from nemo_mcp.server.workflows.projects import Projects
 from nemo_mcp.server.workflows.reads import Reads
+from nemo_mcp.server.workflows.review import Review
 from nemo_mcp.server.workflows.turns import Turns
 from nemo_mcp.server.workflows.uploads import Uploads
 
@@ -46,6 +48,8 @@ class NemoService:
             self.projects, self.reads, self.uploads, self.turns, self.exports, self.approvals, jobs, settings
         )
         self.jobs = Handles(api, jobs, settings)
+        self.frames = Frames(api, self.projects, jobs, settings)
+        self.review = Review(api, self.projects, self.reads, self.frames, jobs, settings)
 
 
 def spending_of(settings: ServerSettings, prices: PriceSource) -> Spending:

@@ -8,19 +8,26 @@ result model. The decorator is the one place that
 - answers with ONE text block (the module's renderer: what a model reads) plus the model as
   `structuredContent` (for applications), so nothing is said twice,
 - dedents the docstring into the tool's description (hosts show it as is).
+
+A tool may add content after its text (an image, resource links) with `attach(...)` while it runs. With
+`ui=` the tool names the MCP App that shows its result (`_meta.ui.resourceUri`, plus the flat
+`_meta["ui/resourceUri"]` older hosts read); registered on the `Apps` extension instead of the server, it is
+bound to that app (`visibility=["app"]`: a tool only the app calls).
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Annotated, Any, ParamSpec, TypeVar, cast
 
 from mcp.server import MCPServer
+from mcp.server.apps import Apps, Visibility
 from mcp.server.mcpserver import Context
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from mcp.types import CallToolResult, ContentBlock, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from nemo_mcp.server.failures import ToolFailure, as_failure
@@ -119,12 +126,39 @@ def lines(*parts: str | None) -> str:
     return "\n".join(p for p in parts if p)
 
 
+@dataclass
+class _Attached:
+    blocks: list[ContentBlock] = field(default_factory=list)
+    text: list[str] = field(default_factory=list)
+
+
+_ATTACHED: ContextVar[_Attached | None] = ContextVar("nemo_attached", default=None)
+
+
+def attach(*blocks: ContentBlock, text: str | None = None) -> None:
+    """Add content after the running tool's text block (images, resource links), and optionally a line to
+    that text. Only inside a @nemo_tool call; elsewhere it is a no-op."""
+    current = _ATTACHED.get()
+    if current is None:
+        return
+    current.blocks.extend(blocks)
+    if text:
+        current.text.append(text)
+
+
+def ui_meta(resource_uri: str) -> dict[str, Any]:
+    """A tool's link to the MCP App showing its result: the nested key, and the flat one pre-GA hosts read."""
+    return {"ui": {"resourceUri": resource_uri}, "ui/resourceUri": resource_uri}
+
+
 def nemo_tool(
-    mcp: MCPServer[Any],
+    mcp: MCPServer[Any] | Apps,
     *,
     render: Callable[[M], str],
     title: str,
     annotations: ToolAnnotations,
+    ui: str | None = None,
+    visibility: Sequence[Visibility] | None = None,
 ) -> Callable[[Callable[P, Awaitable[M]]], Callable[P, Awaitable[M]]]:
     """Register the decorated function as a tool (see the module docstring); returns it unchanged."""
 
@@ -134,21 +168,34 @@ def nemo_tool(
 
         @functools.wraps(fn)
         async def call(*args: P.args, **kwargs: P.kwargs) -> CallToolResult:
+            extra = _Attached()
+            token = _ATTACHED.set(extra)
             try:
                 result = await fn(*args, **kwargs)
             except Exception as exc:
                 return failure_result(as_failure(exc))
-            return respond(result, render(result))
+            finally:
+                _ATTACHED.reset(token)
+            out = respond(result, lines(render(result), *extra.text))
+            out.content.extend(extra.blocks)
+            return out
 
         # The SDK reads the schema from the signature: the same arguments, and the model as output schema.
         call.__signature__ = sig.replace(return_annotation=Annotated[CallToolResult, model])  # type: ignore[attr-defined]
-        mcp.tool(
-            name=fn.__name__,
-            title=title,
-            description=inspect.cleandoc(fn.__doc__ or ""),
-            annotations=annotations,
-            structured_output=True,
-        )(call)
+        options: dict[str, Any] = {
+            "name": fn.__name__,
+            "title": title,
+            "description": inspect.cleandoc(fn.__doc__ or ""),
+            "annotations": annotations,
+            "structured_output": True,
+        }
+        if isinstance(mcp, Apps):
+            if ui is None:
+                raise ValueError(f"{fn.__name__}: a tool registered on the Apps extension needs ui=")
+            flat = {"ui/resourceUri": ui}
+            mcp.tool(resource_uri=ui, visibility=visibility, meta=flat, **options)(call)
+        else:
+            mcp.tool(meta=ui_meta(ui) if ui else None, **options)(call)
         return fn
 
     return register

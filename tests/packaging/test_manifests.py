@@ -16,10 +16,12 @@ async def server_tool_names() -> list[str]:
     app = pytest.importorskip(
         "nemo_mcp.server.app", reason="the MCP server (nemo_mcp.server.app) is not there"
     )
+    from nemo_mcp.server.mcp_server import app_only
     from nemo_mcp.server.settings import ServerSettings
 
     server = app.build_server(ServerSettings(backend="local"))
-    return [t.name for t in await server.list_tools()]
+    # the review player's own tools are listed only to hosts that run MCP Apps; they are not the model's
+    return [t.name for t in await server.list_tools() if not app_only(t)]
 
 
 @pytest.mark.anyio

@@ -20,6 +20,7 @@ TOOLS = {
     "upload_media",
     "edit_video",
     "get_timeline",
+    "get_frames",
     "check_credits",
     "export_video",
     "get_job",

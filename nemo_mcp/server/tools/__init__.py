@@ -6,9 +6,9 @@ from typing import Any
 
 from mcp.server import MCPServer
 
-from nemo_mcp.server.tools import credits, edit, export, jobs, media, projects, timeline
+from nemo_mcp.server.tools import credits, edit, export, frames, jobs, media, projects, timeline
 
-FAMILIES = (media, edit, timeline, credits, export, jobs, projects)
+FAMILIES = (media, edit, timeline, frames, credits, export, jobs, projects)
 
 
 def register_all(mcp: MCPServer[Any]) -> None:

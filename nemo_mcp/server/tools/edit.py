@@ -14,6 +14,7 @@ from nemo_mcp.server.models import EditResult
 from nemo_mcp.server.toolkit import SessionId, WaitSeconds, lines, nemo_tool, progress_of, service_of, writes
 from nemo_mcp.server.tools.credits import credits_text
 from nemo_mcp.server.tools.export import export_body
+from nemo_mcp.server.tools.frames import with_frames_around
 from nemo_mcp.server.tools.media import upload_body
 from nemo_mcp.server.tools.timeline import timeline_text
 
@@ -78,6 +79,13 @@ def register(mcp: MCPServer[Any]) -> None:
                 "it without asking the user. Hosts that show the user a question need no token.",
             ),
         ] = None,
+        before_after_frames: Annotated[
+            bool,
+            Field(
+                description="Also attach a before/after pair of frames (one small image, about 550 tokens) "
+                "at the middle of the timeline, to check the edit. Off by default to save context."
+            ),
+        ] = False,
     ) -> EditResult:
         """Edit or generate video by describing the result; the NemoVideo agent applies it to the timeline.
 
@@ -92,6 +100,7 @@ def register(mcp: MCPServer[Any]) -> None:
         call again with confirmation=<token>). Every result says what the instruction cost.
         """
         consent = consent_of(approval, confirmation, ctx)
-        return await service_of(ctx).edits.edit_video(
+        edit = service_of(ctx).edits.edit_video(
             instruction, session_id, wait_seconds, progress_of(ctx), consent
         )
+        return await (with_frames_around(ctx, session_id, edit) if before_after_frames else edit)

@@ -8,6 +8,7 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
+from nemo_mcp.server.apps.review import REVIEW_URI
 from nemo_mcp.server.models import ExportResult
 from nemo_mcp.server.toolkit import SessionId, WaitSeconds, lines, nemo_tool, progress_of, service_of, writes
 
@@ -34,7 +35,7 @@ def export_text(r: ExportResult) -> str:
 
 
 def register(mcp: MCPServer[Any]) -> None:
-    @nemo_tool(mcp, render=export_text, title="Export video", annotations=writes())
+    @nemo_tool(mcp, render=export_text, title="Export video", annotations=writes(), ui=REVIEW_URI)
     async def export_video(
         ctx: Context,
         session_id: SessionId = None,

@@ -7,6 +7,7 @@ from typing import Any
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 
+from nemo_mcp.server.apps.review import REVIEW_URI
 from nemo_mcp.server.models import TimelineResult
 from nemo_mcp.server.toolkit import READ_ONLY, SessionId, lines, nemo_tool, service_of
 
@@ -21,7 +22,7 @@ def timeline_text(r: TimelineResult) -> str:
 
 
 def register(mcp: MCPServer[Any]) -> None:
-    @nemo_tool(mcp, render=timeline_text, title="Show the timeline", annotations=READ_ONLY)
+    @nemo_tool(mcp, render=timeline_text, title="Show the timeline", annotations=READ_ONLY, ui=REVIEW_URI)
     async def get_timeline(ctx: Context, session_id: SessionId = None) -> TimelineResult:
         """Show the project's tracks and clips, a one-line summary, whether it can be exported yet, and any
         edit or render still running on it."""
