@@ -4,6 +4,9 @@
 #     tools/list (--strict: tool-schema portability problems fail), tools/call check_credits, tools/call get_timeline
 #   the Claude Desktop entry written by `nemo-mcp install --client claude` (Inspector --config/--server):
 #     tools/call check_credits
+#   the review player (MCP App): --app-info of get_frames in both protocol eras, export_video and get_timeline
+#     on the legacy one (ui://nemo/review, text/html;profile=mcp-app, a CSP); the app-only review_state
+#     offered only with --advertise-apps
 #   Streamable HTTP, `nemo-mcp --transport http --backend local` (one process keeps its project between calls):
 #     tools/call new_project, then tools/call get_timeline on that project;
 #     with NEMO_MCP_AUTH_TOKEN set: tools/list refused without the bearer token (exit 3), served with it
@@ -56,6 +59,34 @@ echo "-- the entry \`nemo-mcp install --client claude\` writes launches: tools/c
 MCP_CATALOG_PATH= inspect --config "$work/claude_desktop_config.json" --server nemo-mcp --method tools/call --tool-name check_credits \
   >"$work/credits2.json" 2>"$work/credits2.err" || { cat "$work/credits2.err" "$work/credits2.json" >&2; exit 1; }
 "$PY" -c 'import json, sys; r = json.load(open(sys.argv[1]))["result"]; assert not r.get("isError"); print("   " + r["content"][0]["text"].split(". ")[0])' "$work/credits2.json"
+
+echo "-- the review player (MCP App ui://nemo/review): --app-info in both protocol eras"
+# each call starts a server: the three tools on the legacy handshake most hosts use, get_frames on 2026-07-28
+for check in legacy:get_frames legacy:export_video legacy:get_timeline modern:get_frames; do
+  era=${check%%:*} tool=${check#*:}
+  inspect --method tools/call --tool-name "$tool" --app-info --protocol-era "$era" "${stdio_server[@]}" \
+    >"$work/app-$tool-$era.json" 2>"$work/app-$tool-$era.err" \
+    || { cat "$work/app-$tool-$era.err" "$work/app-$tool-$era.json" >&2; exit 1; }
+  "$PY" - "$work/app-$tool-$era.json" "$tool" "$era" <<'PYEOF'
+import json, sys
+info = json.load(open(sys.argv[1]))["appInfo"]
+assert info["hasApp"] is True, info
+assert info["resourceUri"] == "ui://nemo/review", info
+assert info["resourceMimeType"] == "text/html;profile=mcp-app", info
+assert info["csp"]["resourceDomains"], info
+print(f"   {sys.argv[3]:6} {sys.argv[2]}: {info['resourceUri']} ({info['resourceMimeType']}), CSP {info['csp']}")
+PYEOF
+done
+# the player's own tool: offered to a host that advertises MCP Apps, unknown (exit 5) to one that does not
+inspect --method tools/call --tool-name review_state --app-info --advertise-apps --protocol-era legacy \
+  "${stdio_server[@]}" >"$work/app-review.json" 2>"$work/app-review.err" \
+  || { cat "$work/app-review.err" "$work/app-review.json" >&2; exit 1; }
+"$PY" -c 'import json, sys; i = json.load(open(sys.argv[1]))["appInfo"]; assert i["visibility"] == ["app"], i; print("   legacy review_state: app-only, offered to an Apps host")' "$work/app-review.json"
+rc=0
+inspect --method tools/call --tool-name review_state --app-info --protocol-era modern "${stdio_server[@]}" \
+  >/dev/null 2>&1 || rc=$?
+[ "$rc" -eq 5 ] || { echo "   review_state should be unknown to a host without MCP Apps (exit 5), got $rc" >&2; exit 1; }
+echo "   modern review_state: not listed to a host without MCP Apps (exit 5)"
 
 echo "-- Streamable HTTP: tools/call new_project, then get_timeline"
 start_http_server "$work/http.log"
