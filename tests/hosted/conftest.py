@@ -41,10 +41,15 @@ class HostedServer:
 
     def client(self, sub: str | None, mode: str = "auto", token: str | None = None, **options: Any) -> Client:
         """An MCP client presenting `sub`'s access token (`token`, else a fresh one; None: no token)."""
-        headers = {"Authorization": f"Bearer {token or self.issuer.token(sub)}"} if sub else {}
-        http = httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30, read=60))
-        transport = streamable_http_client(f"{self.url}/mcp", http_client=http)
-        return Client(transport, mode=mode, **options)  # type: ignore[arg-type]
+        return mcp_client(self.url, (token or self.issuer.token(sub)) if sub else None, mode, **options)
+
+
+def mcp_client(url: str, token: str | None, mode: str = "auto", **options: Any) -> Client:
+    """An MCP client of the server at `url` presenting `token` (None: no Authorization header)."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    http = httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30, read=60))
+    transport = streamable_http_client(f"{url}/mcp", http_client=http)
+    return Client(transport, mode=mode, **options)  # type: ignore[arg-type]
 
 
 @asynccontextmanager

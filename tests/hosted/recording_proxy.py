@@ -1,5 +1,6 @@
-"""A loopback reverse proxy that records every header and body sent through it (streamed both ways), put
-between nemo-mcp and the embedded backend to show what reaches NemoVideo."""
+"""A loopback reverse proxy that records every header and body sent through it (streamed both ways): put
+between nemo-mcp and the embedded backend to show what reaches NemoVideo, or in front of several nemo-mcp
+servers as a round-robin load balancer (each request to the next one, no stickiness)."""
 
 from __future__ import annotations
 
@@ -27,10 +28,11 @@ class Recorded:
 
 
 @asynccontextmanager
-async def run_recording_proxy(upstream: str) -> AsyncIterator[Recorded]:
+async def run_recording_proxy(upstream: str | list[str]) -> AsyncIterator[Recorded]:
     port = free_port()
     rec = Recorded(f"http://127.0.0.1:{port}")
-    async with httpx.AsyncClient(base_url=upstream.rstrip("/"), timeout=60) as http:
+    upstreams = [upstream] if isinstance(upstream, str) else upstream
+    async with httpx.AsyncClient(timeout=60) as http:
 
         async def app(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["type"] != "http":
@@ -44,10 +46,11 @@ async def run_recording_proxy(upstream: str) -> AsyncIterator[Recorded]:
             headers = [
                 (k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"] if k != b"host"
             ]
-            rec.requests += 1
             rec.parts += [f"{k}: {v}" for k, v in headers] + [body.decode("utf-8", "replace")]
             path = scope["path"] + (f"?{scope['query_string'].decode()}" if scope["query_string"] else "")
-            req = http.build_request(scope["method"], path, headers=headers, content=body)
+            target = upstreams[rec.requests % len(upstreams)].rstrip("/")
+            req = http.build_request(scope["method"], target + path, headers=headers, content=body)
+            rec.requests += 1
             resp = await http.send(req, stream=True)
             try:
                 out = [

@@ -15,6 +15,7 @@ Environment (the names are fixed; ``--workers`` is the CLI's):
   first) that encrypt the users' NemoVideo tokens at rest; the first also derives the key that seals the
   SDK's request state, shared by every worker. Required in per-user mode.
 - ``NEMO_STORE_URL``: the shared Valkey/Redis store (``redis://...``); required with more than one worker.
+- ``NEMO_WORKER_LEASE_SECONDS``: how soon the other workers know a worker died (default 15).
 """
 
 from __future__ import annotations
@@ -43,6 +44,14 @@ def _words(text: str | None) -> list[str]:
     return [w for w in re.split(r"[\s,]+", text or "") if w]
 
 
+def _seconds(text: str | None, default: float) -> float:
+    try:
+        value = float(text or default)
+    except ValueError:
+        return default
+    return value if 0.2 <= value <= 3600 else default
+
+
 @dataclass
 class HostedConfig:
     issuer: str | None = None
@@ -56,6 +65,8 @@ class HostedConfig:
     workers: int = 1
     #: seconds a JWT's exp/nbf/iat may be off (clock skew between issuer and workers)
     leeway: float = 30.0
+    #: a dead worker's jobs are known as such this long after its last renewal (NEMO_WORKER_LEASE_SECONDS)
+    lease_seconds: float = 15.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, workers: int = 1) -> HostedConfig:
@@ -78,6 +89,7 @@ class HostedConfig:
             secret_keys=keys,
             store_url=(e.get("NEMO_STORE_URL") or "").strip() or None,
             workers=workers,
+            lease_seconds=_seconds(e.get("NEMO_WORKER_LEASE_SECONDS"), 15.0),
         )
 
     # -- what is on -------------------------------------------------------------------------------------

@@ -72,7 +72,9 @@ def hosted_lifespan(
             state = await _open_store(settings, config)
             stack.push_async_callback(state.aclose)
             leases: Leases = (
-                SharedLeases(state.redis, state.prefix) if isinstance(state, RedisStore) else Leases()
+                SharedLeases(state.redis, state.prefix, lease=config.lease_seconds)
+                if isinstance(state, RedisStore)
+                else Leases()
             )
             stack.push_async_callback(leases.release)
             api_config = build_api_config(settings, base_url)
