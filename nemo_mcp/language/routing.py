@@ -59,6 +59,7 @@ from nemo_mcp.language.handover import (
     without_handover,
 )
 from nemo_mcp.language.intent import Intent
+from nemo_mcp.language.paid import is_go_ahead
 from nemo_mcp.language.reading import Reading, read
 from nemo_mcp.language.sources import find
 
@@ -152,7 +153,8 @@ def route(instruction: str) -> Route:
         steps.append(Intent.EXPORT)
     if not steps and not found.sources and not deferred:
         # Nothing the rules know: the second reader may know the words, else the agent (anything unclear).
-        label, margin = guess(raw) if _worth_guessing(text) else ("agent", 0.0)
+        # A plain go-ahead ("yes, go ahead", 好的开始吧) answers the agent: never guessed at.
+        label, margin = guess(raw) if _worth_guessing(text) and not is_go_ahead(raw) else ("agent", 0.0)
         sure = margin > 0 and label in (Intent.EXPORT, Intent.CREDITS, Intent.STATUS)
         steps = [Intent(label)] if sure else [Intent.AGENT]
     if not steps and not found.sources:

@@ -52,6 +52,10 @@ A, E, C, S, U = Intent.AGENT, Intent.EXPORT, Intent.CREDITS, Intent.STATUS, Inte
         ("will my credits cover an export?", [C]),
         ("is the export done?", [S]),
         ("弄完了吗", [S]),
+        # a plain go-ahead answers the agent waiting for it
+        ("yes, go ahead", [A]),
+        ("sure, go for it", [A]),
+        ("好的，开始吧", [A]),
         # holds
         ("not yet, first add a fade-out", [A]),
         ("先不要导出", [S]),
