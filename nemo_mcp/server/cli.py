@@ -136,6 +136,7 @@ def http_options(args: argparse.Namespace, env: Mapping[str, str] | None = None)
         rate_limit=parse_rate_limit(args.rate_limit),
         max_body=args.max_body,
         forwarded_allow_ips=args.forwarded_allow_ips,
+        oauth_issuer=(e.get("NEMO_AUTH_ISSUER") or "").strip() or None,
     )
     opts.validate()
     return opts

@@ -95,6 +95,8 @@ class HttpOptions:
     max_body: int = DEFAULT_MAX_BODY
     # proxies whose X-Forwarded-* headers are believed (comma-separated IPs/networks, "*"); None: nobody
     forwarded_allow_ips: str | None = None
+    # NEMO_AUTH_ISSUER: every request needs this issuer's access token (hosted mode, nemo_mcp.server.hosted)
+    oauth_issuer: str | None = None
 
     @property
     def remote(self) -> bool:
@@ -115,7 +117,7 @@ class HttpOptions:
                 f"--host {self.host} is reachable from other machines: pass --allow-remote to confirm, "
                 "and set NEMO_MCP_AUTH_TOKEN (or pass --no-auth behind an authenticating proxy)"
             )
-        if not self.auth_token and not self.no_auth:
+        if not self.auth_token and not self.no_auth and not self.oauth_issuer:
             raise HttpConfigError(
                 f"--host {self.host}: a network-facing server needs a bearer token: set NEMO_MCP_AUTH_TOKEN, "
                 "or pass --no-auth explicitly (only behind a proxy that authenticates)"

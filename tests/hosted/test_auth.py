@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from nemo_mcp.local import LocalBackend
 from nemo_mcp.server.hosted.config import HostedConfig, HostedConfigError
+from nemo_mcp.server.http_security import HttpConfigError, HttpOptions
 from tests.hosted.conftest import HostedServer, serve_hosted
 from tests.hosted.issuer import Issuer
 from tests.hosted.recording_proxy import run_recording_proxy
@@ -135,6 +136,10 @@ def test_settings_that_cannot_work_are_refused() -> None:
     assert config.expected_audience == "https://mcp.example/mcp"
     assert config.jwks == "https://id.example/.well-known/jwks.json"
     assert "s3cret" not in repr(config)
+    # a network-facing bind: OAuth is its auth decision (no static token, no --no-auth needed)
+    HttpOptions(host="0.0.0.0", allow_remote=True, oauth_issuer="https://id.example").validate()
+    with pytest.raises(HttpConfigError, match="bearer token"):
+        HttpOptions(host="0.0.0.0", allow_remote=True).validate()
 
 
 async def test_a_client_without_a_token_cannot_reach_a_tool(hosted: HostedServer) -> None:
