@@ -190,7 +190,7 @@ class ApiConfig:
     client_id: str | None = None  # NEMO_CLIENT_ID; else the client_id file in config_dir
     config_dir: Path = field(default_factory=default_config_dir)
     skill_source: str | None = None  # SKILL_SOURCE (X-Skill-Platform); None = detect from the install path
-    persist_token: bool = True  # keep the anonymous token in config_dir/token.json (0600)
+    persist_token: bool = True  # keep the anonymous token in the state store (config_dir/state.db, 0600)
 
     # HTTP timeouts
     connect_timeout: float = 5.0
@@ -208,7 +208,8 @@ class ApiConfig:
     retry_base_delay: float = 0.5
     retry_max_delay: float = 8.0
     retry_after_cap: float = 60.0  # Retry-After above this is not waited for; the error is raised instead
-    rate_limit_retry_delay: float = 30.0  # anonymous-token 429: wait this long, retry once
+    rate_limit_retry_delay: float = 30.0  # anonymous-token 429: watch the store this long, then retry once
+    token_lock_timeout: float = 45.0  # wait this long for another process minting a token, then mint too
 
     # render polling
     render_poll_initial: float = 2.0
@@ -280,8 +281,3 @@ class ApiConfig:
     def client_id_path(self) -> Path:
         """Where the client id is kept (named by :class:`~nemo_mcp.api.identity.IdentityStore`)."""
         return IdentityStore(self.config_dir).client_id_path
-
-    @property
-    def token_path(self) -> Path:
-        """Where anonymous tokens are kept (named by :class:`~nemo_mcp.api.identity.IdentityStore`)."""
-        return IdentityStore(self.config_dir).token_path

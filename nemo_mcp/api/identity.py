@@ -1,33 +1,34 @@
-"""Client id and anonymous-token persistence in the NemoVideo config folder.
+"""Who the client is: the client id file, and where anonymous tokens are kept.
 
-- ``<config_dir>/client_id``: the stable client id (the file the NemoVideo skills use; holds only the id).
-- ``<config_dir>/token.json``: anonymous tokens keyed by API base URL, with ``expires_at`` and ``user_id``,
-  so a restart reuses the token instead of hitting the one-token-per-client-per-7-days limit (429).
+- ``<config_dir>/client_id``: the stable client id, a plain file (the one the NemoVideo skills use; holds only
+  the id), written atomically (temp file in the same folder + ``os.replace``) with mode 0600 in a 0700 folder.
+- Anonymous tokens live in a :class:`TokenStore`: the state store's token part
+  (:class:`nemo_mcp.store.base.TokenStore`, shared by every process of the user, so a restart or a second
+  server reuses the token instead of hitting the one-token-per-client-per-7-days limit). It is the one
+  protocol the client needs of the store: read, save-if-unchanged, forget-only-this-token and a
+  cross-process mint lock; ``NemoClient(config, tokens=...)`` takes any implementation. Older versions kept
+  tokens in ``token.json``; the store imports that file once (:mod:`nemo_mcp.store.migrate`).
 
-Both files are written atomically (temp file in the same folder + ``os.replace``) with mode 0600;
-the folder is created 0700. Nothing here logs or formats the token.
+Nothing here logs or formats the token.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import tempfile
-import time
 import uuid
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-__all__ = ["IdentityStore", "StoredToken", "parse_expiry"]
+from nemo_mcp.store.base import EXPIRY_SKEW, StoredToken, TokenStore
+
+__all__ = ["EXPIRY_SKEW", "IdentityStore", "StoredToken", "TokenStore", "parse_expiry"]
 
 log = logging.getLogger("nemo_mcp.api")
 
-#: treat a token as expired this long before its stated expiry
-EXPIRY_SKEW = 120.0
 _MAX_FILE = 1024 * 1024
 
 
@@ -62,32 +63,6 @@ def parse_expiry(value: Any) -> float | None:
     return None
 
 
-@dataclass
-class StoredToken:
-    token: str = field(repr=False)
-    expires_at: float | None = None
-    user_id: str | None = None
-    client_id: str | None = None
-    obtained_at: float = field(default_factory=time.time)
-
-    def valid(self, now: float | None = None) -> bool:
-        if not self.token:
-            return False
-        if self.expires_at is None:
-            return True
-        now = time.time() if now is None else now
-        return now < self.expires_at - EXPIRY_SKEW
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "token": self.token,
-            "expires_at": self.expires_at,
-            "user_id": self.user_id,
-            "client_id": self.client_id,
-            "obtained_at": self.obtained_at,
-        }
-
-
 def _restrict(fd: int) -> None:
     """Owner read/write only (mkstemp already creates 0600 files; this also covers odd umasks)."""
     if hasattr(os, "fchmod"):
@@ -120,7 +95,7 @@ def _read_small(path: Path) -> str | None:
 
 
 class IdentityStore:
-    """Reads and writes the client id and stored anonymous tokens under ``config_dir``."""
+    """Reads and writes the client id file under ``config_dir``."""
 
     def __init__(self, config_dir: Path) -> None:
         self.config_dir = Path(config_dir)
@@ -128,10 +103,6 @@ class IdentityStore:
     @property
     def client_id_path(self) -> Path:
         return self.config_dir / "client_id"
-
-    @property
-    def token_path(self) -> Path:
-        return self.config_dir / "token.json"
 
     # client id ----------------------------------------------------------------------------------
 
@@ -181,54 +152,3 @@ class IdentityStore:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
         return cid
-
-    # tokens -------------------------------------------------------------------------------------
-
-    def _load_all(self) -> dict[str, Any]:
-        text = _read_small(self.token_path)
-        if not text:
-            return {}
-        try:
-            doc = json.loads(text)
-        except (ValueError, RecursionError):
-            return {}
-        if not isinstance(doc, dict):
-            return {}
-        tokens = doc.get("tokens")
-        return tokens if isinstance(tokens, dict) else {}
-
-    def load_token(self, base_url: str) -> StoredToken | None:
-        entry = self._load_all().get(base_url)
-        if not isinstance(entry, dict):
-            return None
-        token = entry.get("token")
-        if not isinstance(token, str) or not token.strip():
-            return None
-        user_id = entry.get("user_id")
-        client_id = entry.get("client_id")
-        obtained = entry.get("obtained_at")
-        return StoredToken(
-            token=token.strip(),
-            expires_at=parse_expiry(entry.get("expires_at")),
-            user_id=user_id if isinstance(user_id, str) else None,
-            client_id=client_id if isinstance(client_id, str) else None,
-            obtained_at=float(obtained) if isinstance(obtained, (int, float)) else time.time(),
-        )
-
-    def save_token(self, base_url: str, stored: StoredToken) -> None:
-        tokens = self._load_all()
-        tokens[base_url] = stored.to_json()
-        try:
-            _atomic_write(self.token_path, json.dumps({"version": 1, "tokens": tokens}, indent=2))
-        except OSError as exc:
-            log.warning("could not save the NemoVideo token file in %s: %s", self.config_dir, exc.strerror)
-
-    def forget_token(self, base_url: str) -> None:
-        tokens = self._load_all()
-        if base_url not in tokens:
-            return
-        del tokens[base_url]
-        try:
-            _atomic_write(self.token_path, json.dumps({"version": 1, "tokens": tokens}, indent=2))
-        except OSError as exc:
-            log.warning("could not update the NemoVideo token file in %s: %s", self.config_dir, exc.strerror)

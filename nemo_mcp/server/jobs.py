@@ -7,43 +7,51 @@ render 30-90 s. So every long operation becomes a `Job`:
   timed-out request stops the *waiting* only; the paid backend work goes on;
 - a call waits at most `wait_seconds` (default 40, never more than 50), sending progress notifications
   at least every `HEARTBEAT_SECONDS` so hosts that reset their timer on progress keep the call alive,
-  and otherwise only on a 1-point change or after half a second (see `_Reporter`);
+  and otherwise only on a 1-point change or after half a second (see `job_progress.Reporter`);
 - then it returns `running` with the handle, the elapsed time and what to call next (`get_job`).
 
-Handles are random (`job_<22 url-safe chars>`), live in memory for `KEEP_SECONDS` after they finish, and
-are scoped to one server process. A job is typed by its kind (`EditJob`, `ExportJob`, `UploadJob`): its
-result model, and the facts each kind keeps (the instruction and stages, the render id and download
-folder); a failed job keeps its `ToolFailure`.
+Handles are random (`job_<22 url-safe chars>`). A job is typed by its kind (`EditJob`, `ExportJob`,
+`UploadJob`): its result model, and the facts each kind keeps (the instruction, stages and the snapshot
+of the project it started from, the render id and download folder); a failed job keeps its `ToolFailure`.
+Live jobs stay in memory for `KEEP_SECONDS` after they finish. With a store (`records`), each job's
+record is written when it starts, when the work calls `job.checkpoint()` (a fact a restart needs became
+known) and when it ends, and kept for the retention period (a day by default), so a handle outlives the
+process: `workflows/restored.py` answers for it. A job cancelled because the server is stopping keeps its
+record "running", for the next process to resume or re-derive.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import secrets
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import ClassVar, Generic, Literal, TypeVar
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 import anyio
 from anyio.abc import TaskGroup
+from pydantic import BaseModel
 
 from nemo_mcp.language.routing import Intent
 from nemo_mcp.server.failures import ToolFailure, as_failure
+from nemo_mcp.server.job_progress import ProgressFn, Reporter
 from nemo_mcp.server.models import EditResult, ExportResult, JobView, UploadResult
+from nemo_mcp.store import JobRecord, JobRecords
 
 log = logging.getLogger(__name__)
 
 DEFAULT_WAIT_SECONDS = 40.0
 MAX_WAIT_SECONDS = 50.0
 HEARTBEAT_SECONDS = 10.0  # a "still working" beat at least this often (hosts reset their timer on it)
-# Progress notifications are rate-limited (see _Reporter): a new one needs this much change or time.
-PROGRESS_MIN_STEP = 1.0  # percentage points
-PROGRESS_MIN_INTERVAL = 0.5  # seconds
-KEEP_SECONDS = 3600.0
+KEEP_SECONDS = 3600.0  # a finished job in memory (its record stays in the store longer)
 MAX_JOBS = 500
+RETENTION_SECONDS = 86400.0  # job records in the store (NEMO_JOB_RETENTION_HOURS)
+PRUNE_EVERY = 3600.0
 
 JobKindName = Literal["edit", "export", "upload"]
 
@@ -55,7 +63,8 @@ class JobStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-ProgressFn = Callable[[float, float | None, str], Awaitable[None]]
+__all__ = ["AnyJob", "EditJob", "ExportJob", "Job", "JobManager", "JobStatus", "ProgressFn", "UploadJob"]
+
 R = TypeVar("R", covariant=True)
 
 
@@ -76,6 +85,9 @@ class Job(Generic[R]):
     result: R | None = None
     failure: ToolFailure | None = None
     finished: float | None = None
+    cancel_requested: bool = False  # cancel_job (not a server shutdown) stopped it
+    note: str | None = None  # said with every answer about it ("started by an earlier server process")
+    _saver: Callable[[], Awaitable[None]] | None = field(default=None, repr=False)
     _done: anyio.Event = field(default_factory=anyio.Event, repr=False)
     _changed: anyio.Event = field(default_factory=anyio.Event, repr=False)
     _scope: anyio.CancelScope | None = field(default=None, repr=False)
@@ -105,6 +117,35 @@ class Job(Generic[R]):
     async def wait_done(self) -> None:
         await self._done.wait()
 
+    async def checkpoint(self) -> None:
+        """Write the job's record now (the work calls it once a fact a restart needs is known)."""
+        if self._saver is not None:
+            await self._saver()
+
+    def record(self, server: str, owner: str) -> JobRecord:
+        """What a later process needs to answer for this handle (see `nemo_mcp.store.JobRecord`)."""
+        result = self.result.model_dump(mode="json") if isinstance(self.result, BaseModel) else None
+        return JobRecord(
+            id=self.id,
+            kind=self.kind,
+            server=server,
+            session_id=self.session_id,
+            description=self.description,
+            started_at=self.started_wall,
+            updated_at=time.time(),
+            status=self.status.value,
+            owner=owner,
+            progress=self.progress,
+            message=self.message,
+            result=result,
+            failure=self.failure.text if self.failure else None,
+            **self._facts(),
+        )
+
+    def _facts(self) -> dict[str, Any]:
+        """The kind's own fields of its record."""
+        return {}
+
     # What to call to keep waiting for this kind of job (the kinds below say it their way).
     waiting_hint: ClassVar[str] = "Call get_job(job_id='{id}') to keep waiting."
 
@@ -132,6 +173,8 @@ class Job(Generic[R]):
     async def _execute(self, work: Awaitable[R]) -> None:
         with anyio.CancelScope() as scope:
             self._scope = scope
+            if self.cancel_requested:  # cancelled before it began
+                scope.cancel()
             try:
                 self.result = await work
                 self.status = JobStatus.SUCCEEDED
@@ -160,6 +203,14 @@ class EditJob(Job[EditResult]):
     instruction: str
     stages: list[str] = field(default_factory=list)  # what landed while the turn ran
     plan: list[Intent] = field(default_factory=list)  # the steps the instruction asked for (agent, export...)
+    snapshot: dict[str, Any] | None = None  # the project when the turn started (restored.snapshot_of)
+
+    def _facts(self) -> dict[str, Any]:
+        return {
+            "instruction": self.instruction,
+            "snapshot": self.snapshot,
+            "details": {"plan": [p.value for p in self.plan], "stages": list(self.stages)},
+        }
 
 
 @dataclass(eq=False, kw_only=True)
@@ -175,6 +226,11 @@ class ExportJob(Job[ExportResult]):
     file_name: str | None = None  # the name the user asked for ("save it as final.mp4")
     overwrite: bool = False
 
+    def _facts(self) -> dict[str, Any]:
+        folder = str(self.download_dir) if self.download_dir is not None else None
+        details = {"download_dir": folder, "file_name": self.file_name, "overwrite": self.overwrite}
+        return {"render_id": self.render_id, "details": details}
+
 
 @dataclass(eq=False, kw_only=True)
 class UploadJob(Job[UploadResult]):
@@ -189,17 +245,29 @@ T = TypeVar("T")
 
 
 class JobManager:
+    """The live jobs of this process, and (with `records`) their records in the store, written under this
+    backend's `server` key and kept `retention` seconds after their last write."""
+
     def __init__(
         self,
         task_group: TaskGroup,
         *,
         heartbeat: float = HEARTBEAT_SECONDS,
         keep_seconds: float = KEEP_SECONDS,
+        records: JobRecords | None = None,
+        server: str = "",
+        retention: float = RETENTION_SECONDS,
     ) -> None:
         self._tg = task_group
         self.heartbeat = heartbeat
         self.keep_seconds = keep_seconds
         self._jobs: dict[str, AnyJob] = {}
+        self.records = records
+        self.server = server
+        self.retention = retention
+        #: this process, as job records name their owner
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{int(time.time())}"
+        self._pruned_at = 0.0
 
     # -- lifecycle ------------------------------------------------------------------------------------
 
@@ -207,13 +275,54 @@ class JobManager:
         """Register the handle and run `work` in the server's task group (not in the MCP request)."""
         self._prune()
         self._jobs[job.id] = job
-        self._tg.start_soon(job._execute, work, name=f"nemo-job-{job.id}")
+        job._saver = lambda: self._save(job)
+        self._tg.start_soon(self._run, job, work, name=f"nemo-job-{job.id}")
+
+    async def _run(self, job: Job[T], work: Awaitable[T]) -> None:
+        if self.records is not None and time.time() - self._pruned_at > PRUNE_EVERY:
+            await self.prune_records()
+        await self._save(job)  # from here on the handle outlives this process
+        try:
+            await job._execute(work)
+        finally:
+            # A job stopped by the server's shutdown keeps its "running" record for the next process.
+            if job.status is not JobStatus.CANCELLED or job.cancel_requested:
+                with anyio.CancelScope(shield=True):
+                    await self._save(job)
+
+    async def _save(self, job: AnyJob) -> None:
+        if self.records is None:
+            return
+        try:
+            await self.records.put(job.record(self.server, self.owner))
+        except Exception as exc:  # a handle that cannot be kept must not break the work
+            log.warning("could not save job %s in the state store: %s", job.id, exc)
+
+    async def prune_records(self) -> None:
+        """Forget job records older than the retention period."""
+        if self.records is None:
+            return
+        self._pruned_at = time.time()
+        try:
+            gone = await self.records.prune(time.time() - self.retention)
+        except Exception as exc:
+            log.warning("could not prune old job records: %s", exc)
+            return
+        if gone:
+            log.info("forgot %d job handle(s) older than %.0f h", gone, self.retention / 3600)
+
+    def adopt(self, job: Job[T], work: Awaitable[T], *, age: float) -> None:
+        """Run a job a previous process started (same handle), its clock `age` seconds old."""
+        job.started = time.monotonic() - max(0.0, age)
+        self.start(job, work)
 
     def cancel(self, job: AnyJob) -> bool:
         """Stop the job's task (the caller is responsible for telling the backend, e.g. render cancel)."""
-        if job.done or job._scope is None:
+        if job.done:
             return False
-        job._scope.cancel()
+        job.cancel_requested = True
+        if job._scope is not None:
+            job._scope.cancel()
         return True
 
     def _prune(self) -> None:
@@ -265,7 +374,7 @@ class JobManager:
         """
         wait_seconds = clamp_wait(wait_seconds)
         deadline = time.monotonic() + wait_seconds
-        reporter = _Reporter(progress)
+        reporter = Reporter(progress)
         await reporter.send(job, force=True)  # the first one always goes out
         while not job.done:
             remaining = deadline - time.monotonic()
@@ -287,82 +396,3 @@ def clamp_wait(wait_seconds: float | None) -> float:
     if wait_seconds is None:
         return DEFAULT_WAIT_SECONDS
     return max(0.0, min(MAX_WAIT_SECONDS, float(wait_seconds)))
-
-
-class _Reporter:
-    """Turns job state into MCP progress notifications whose `progress` value always increases.
-
-    Rate-limited in this one place (uploads, renders and turns all report through it): an update goes
-    out when the percentage moved by at least `PROGRESS_MIN_STEP` points or `PROGRESS_MIN_INTERVAL`
-    seconds passed since the last one; the first, the final (done, or 100%) and the heartbeat beats
-    always go out. An update held back by the interval is sent once the interval has passed (the wait
-    loop asks `due_in`), so the client never sits on a stale message. One notification per upload chunk
-    (~430 for 500 MB) cost ~30% of the upload throughput; this bounds it to ~100 plus two a second.
-    """
-
-    def __init__(
-        self,
-        fn: ProgressFn | None,
-        *,
-        min_step: float = PROGRESS_MIN_STEP,
-        min_interval: float = PROGRESS_MIN_INTERVAL,
-    ) -> None:
-        self.fn = fn
-        self.min_step = min_step
-        self.min_interval = min_interval
-        self.last = -1.0  # the last `progress` value sent
-        self.last_pct: float | None = None  # job.progress when it was sent
-        self.last_message: str | None = None
-        self.last_sent: float | None = None  # monotonic time of the last notification
-        self.sent = 0
-
-    def _pending(self, job: AnyJob) -> bool:
-        return job.progress != self.last_pct or job.message != self.last_message
-
-    def due_in(self, job: AnyJob) -> float | None:
-        """Seconds until a held-back update is due; None when nothing is held back."""
-        if self.fn is None or self.last_sent is None or not self._pending(job):
-            return None
-        return max(0.0, self.last_sent + self.min_interval - time.monotonic())
-
-    def _worth_sending(self, job: AnyJob, now: float) -> bool:
-        if self.last_sent is None:
-            return True
-        pct = job.progress
-        if pct is not None:
-            if pct >= 100.0 and (self.last_pct is None or self.last_pct < 100.0):
-                return True
-            if self.last_pct is None or pct - self.last_pct >= self.min_step:
-                return True
-        return self._pending(job) and now - self.last_sent >= self.min_interval
-
-    async def send(self, job: AnyJob, *, force: bool = False) -> None:
-        if self.fn is None:
-            return
-        now = time.monotonic()
-        if not force and not self._worth_sending(job, now):
-            return
-        elapsed = job.elapsed
-        if job.progress is not None:
-            value, total = job.progress, 100.0
-            if value <= self.last:
-                value = min(self.last + 0.01, 100.0)
-                if value <= self.last:  # already at 100: nothing new to say
-                    return
-            message = f"{job.message} ({job.progress:.0f}%, {elapsed:.0f} s)"
-        else:
-            value, total = round(elapsed, 2), None
-            if value <= self.last:
-                value = self.last + 0.01
-            message = f"{job.message} ({elapsed:.0f} s)"
-        self.last = value
-        self.last_pct = job.progress
-        self.last_message = job.message
-        self.last_sent = now
-        self.sent += 1
-        try:
-            await self.fn(value, total, message)
-        except anyio.get_cancelled_exc_class():
-            raise
-        except Exception:  # a vanished client must not break the wait
-            log.debug("progress notification failed", exc_info=True)

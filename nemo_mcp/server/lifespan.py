@@ -1,5 +1,6 @@
 """The server's lifespan: ONE `NemoClient` (and, with `backend="local"`, the embedded backend started
-in-process first, the client pointed at it), the job task group, the project registry, the service."""
+in-process first, the client pointed at it), the state store (the token, projects and job handles), the job
+task group, the service."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from nemo_mcp.server.projects import ProjectStore
 from nemo_mcp.server.service import NemoService, build_api_config
 from nemo_mcp.server.settings import ServerSettings
 from nemo_mcp.server.spending import PriceSource, cloud_prices, embedded_prices
+from nemo_mcp.server.state_store import open_server_store
 from nemo_mcp.server.toolkit import AppContext
 
 log = logging.getLogger(__name__)
@@ -39,7 +41,6 @@ def make_lifespan(
         async with AsyncExitStack() as stack:
             base_url = settings.api_url
             backend_url: str | None = None
-            registry_dir = settings.config_dir
             prices: PriceSource = cloud_prices
             if settings.backend == "local":
                 from nemo_mcp.local import Knobs, run_local_backend
@@ -54,18 +55,28 @@ def make_lifespan(
                 backend = await stack.enter_async_context(run_local_backend(knobs, **kwargs))
                 base_url = backend_url = str(backend.url)
                 log.info("embedded NemoVideo backend at %s", backend_url)
-                # The embedded backend keeps its sessions in memory, so they end with this process: its
-                # project registry lives with the backend's data, and a restart never resumes a gone project.
-                registry_dir = backend.data_dir / "mcp-projects"
                 prices = embedded_prices(backend.knobs)  # quotes at the prices this backend charges
             # leftovers of downloads killed earlier (.part files older than a day) go before anything starts
             swept = await anyio.to_thread.run_sync(sweep_leftovers, settings.download_root)
             if swept:
                 log.info("removed %d leftover(s) of interrupted downloads: %s", len(swept), swept[:5])
-            api = await stack.enter_async_context(NemoClient(build_api_config(settings, base_url)))
+            # The embedded backend keeps its sessions in memory, so they end with this process: with it the
+            # state store is in memory too, and a restart never resumes a gone project.
+            state = await open_server_store(settings)
+            stack.push_async_callback(state.aclose)
+            tokens = state.tokens if settings.backend == "cloud" else None
+            config = build_api_config(settings, base_url)
+            api = await stack.enter_async_context(NemoClient(config, tokens=tokens))
             tg = await stack.enter_async_context(anyio.create_task_group())
-            jobs = JobManager(tg, heartbeat=settings.heartbeat_seconds)
-            store = ProjectStore(registry_dir, settings.server_key)
+            jobs = JobManager(
+                tg,
+                heartbeat=settings.heartbeat_seconds,
+                records=state.jobs,
+                server=settings.server_key,
+                retention=settings.job_retention_seconds,
+            )
+            await jobs.prune_records()
+            store = ProjectStore(state.projects, settings.server_key)
             slot.service = NemoService(api, jobs, store, settings, prices)
             try:
                 yield AppContext(service=slot.service, backend_url=backend_url)

@@ -18,7 +18,9 @@ JobStatusName = Literal["running", "succeeded", "failed", "cancelled"]
 class JobView(BaseModel):
     """A long-running operation still in progress (or just finished)."""
 
-    job_id: str = Field(description="Handle for get_job / cancel_job. Lives for one hour after it ends.")
+    job_id: str = Field(
+        description="Handle for get_job / cancel_job; it outlives a server restart and is kept a day."
+    )
     kind: Literal["edit", "export", "upload"]
     status: JobStatusName
     session_id: str | None = None

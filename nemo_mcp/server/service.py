@@ -22,6 +22,7 @@ from nemo_mcp.server.workflows.frames import Frames
 from nemo_mcp.server.workflows.handles import Handles
 from nemo_mcp.server.workflows.projects import Projects
 from nemo_mcp.server.workflows.reads import Reads
+from nemo_mcp.server.workflows.restored import Restored
 from nemo_mcp.server.workflows.review import Review
 from nemo_mcp.server.workflows.turns import Turns
 from nemo_mcp.server.workflows.uploads import Uploads
@@ -47,7 +48,7 @@ class NemoService:
         self.edits = Edits(
             self.projects, self.reads, self.uploads, self.turns, self.exports, self.approvals, jobs, settings
         )
-        self.jobs = Handles(api, jobs, settings)
+        self.jobs = Handles(api, jobs, settings, Restored(api, jobs, self.projects, self.exports, settings))
         self.frames = Frames(api, self.projects, jobs, settings)
         self.review = Review(api, self.projects, self.reads, self.frames, jobs, settings)
 

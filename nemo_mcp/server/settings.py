@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from nemo_mcp.api.config import DEFAULT_API_URL
-from nemo_mcp.server.jobs import DEFAULT_WAIT_SECONDS, HEARTBEAT_SECONDS, clamp_wait
+from nemo_mcp.server.jobs import DEFAULT_WAIT_SECONDS, HEARTBEAT_SECONDS, RETENTION_SECONDS, clamp_wait
 from nemo_mcp.server.media_policy import MAX_UPLOAD_BYTES, download_root_from_env, media_dirs_from_env
 from nemo_mcp.server.projects import default_config_dir
 from nemo_mcp.server.spending import CONFIRM_TTL_SECONDS, DEFAULT_POLICY, SpendPolicy
@@ -35,6 +35,8 @@ class ServerSettings:
     default_wait: float = DEFAULT_WAIT_SECONDS
     heartbeat_seconds: float = HEARTBEAT_SECONDS
     recovery_intervals: tuple[float, ...] = DEFAULT_RECOVERY_INTERVALS
+    # Job handles are kept in the state store this long after their last change (NEMO_JOB_RETENTION_HOURS).
+    job_retention_seconds: float = RETENTION_SECONDS
     # Credits at or below this are "low" (an edit costs about 50, a generation about 100).
     low_credits: float = 50.0
     # NEMO_CONFIRM_SPEND: never | always | above:<credits> (spending.py). The default asks before every
@@ -60,6 +62,7 @@ class ServerSettings:
             "config_dir": default_config_dir(e),
             "download_root": download_root_from_env(e),
             "media_dirs": media_dirs_from_env(e),
+            "job_retention_seconds": retention_from_env(e),
             "confirm_spend": str(SpendPolicy.parse(e.get("NEMO_CONFIRM_SPEND"))),
             "env": e,
         }
@@ -83,3 +86,13 @@ class ServerSettings:
         if self.backend == "local":
             return "local"
         return (self.api_url or DEFAULT_API_URL).rstrip("/")
+
+
+def retention_from_env(env: Mapping[str, str]) -> float:
+    """NEMO_JOB_RETENTION_HOURS (a positive number of hours), else a day."""
+    raw = env.get("NEMO_JOB_RETENTION_HOURS", "").strip()
+    try:
+        hours = float(raw) if raw else 0.0
+    except ValueError:
+        hours = 0.0
+    return hours * 3600.0 if 0 < hours < 24 * 366 else RETENTION_SECONDS

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 import sqlite3
 import time
 from collections.abc import Callable
@@ -154,6 +155,35 @@ def _projects(conn: sqlite3.Connection, doc: Any) -> int:
     return n
 
 
+# One entry of a damaged token.json whose text is still legible: "<API URL>": {... "token": "<token>" ...}
+_LEGIBLE_ENTRY = re.compile(
+    r'"(https?://[^"\\\s]{1,300})"\s*:\s*\{[^{}]{0,2000}?"token"\s*:\s*"([!-~]{8,4096}?)"'
+)
+
+
+def _salvage_tokens(conn: sqlite3.Connection, path: Path) -> int:
+    """The tokens a damaged (e.g. truncated) token.json still shows: losing one locks the client out of
+    anonymous tokens for days, and one that no longer works is only refused and replaced."""
+    try:
+        text = path.read_bytes()[:_MAX_LEGACY_FILE].decode("utf-8", "replace")
+    except OSError:
+        return 0
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        n = 0
+        for url, token in _LEGIBLE_ENTRY.findall(text):
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO tokens VALUES (?, ?, ?, NULL, NULL, NULL, ?)",
+                (LOCAL_TENANT, url, token, time.time()),
+            )
+            n += cur.rowcount
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return n
+
+
 _LEGACY: tuple[tuple[str, str, Callable[[sqlite3.Connection, Any], int]], ...] = (
     ("token.json", "token(s)", _tokens),
     ("projects.json", "project(s)", _projects),
@@ -198,12 +228,14 @@ def import_legacy_files(conn: sqlite3.Connection, folder: Path, store_path: Path
                     conn.execute("ROLLBACK")
                     raise
             except (ValueError, UnicodeDecodeError, RecursionError, TypeError) as exc:
+                saved = _salvage_tokens(conn, path) if name == "token.json" else 0
                 aside = move_aside(path, "corrupt")
                 log.warning(
-                    "%s could not be read (%s): kept as %s; the state store starts without it",
+                    "%s could not be read (%s): kept as %s; %s",
                     path,
                     type(exc).__name__,
                     aside.name if aside else "(gone)",
+                    f"{saved} token(s) still legible in it were recovered" if saved else "started without it",
                 )
                 continue
             log.warning("migrated %d %s from %s into the state store %s", n, what, path, store_path)

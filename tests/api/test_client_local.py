@@ -153,8 +153,8 @@ async def test_token_is_persisted_0600_and_reused_across_restarts(
     async with NemoClient(cfg) as api:
         await api.get_credits()
         first_user = api.user_id
-    token_file = config_dir / "token.json"
-    assert stat.S_IMODE(os.stat(token_file).st_mode) == 0o600
+    store_file = config_dir / "state.db"  # the state store keeps the token (0600)
+    assert stat.S_IMODE(os.stat(store_file).st_mode) == 0o600
     assert (config_dir / "client_id").read_text().strip()
     async with NemoClient(cfg) as again:
         await again.get_credits()

@@ -223,9 +223,11 @@ async def test_mint_sends_client_id_and_no_authorization(
 async def test_expired_stored_token_is_replaced_before_use(
     mock: respx.MockRouter, make_config: Callable[..., ApiConfig], config_dir: Path
 ) -> None:
-    from nemo_mcp.api.identity import IdentityStore, StoredToken
+    from nemo_mcp.store import StoredToken, open_store
 
-    IdentityStore(config_dir).save_token(BASE, StoredToken("nmv_usr_OLD", expires_at=1.0))
+    store = open_store(config_dir)
+    assert await store.tokens.save(BASE, StoredToken("nmv_usr_OLD", expires_at=1.0), replacing=None)
+    await store.aclose()
     route = mock.get("/api/credits/balance/simple").mock(return_value=credits())
     async with NemoClient(make_config(BASE)) as api:
         await api.get_credits()

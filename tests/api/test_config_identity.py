@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 import time
@@ -14,6 +13,7 @@ from nemo_mcp.api import ApiConfig, ConfigError, NemoClient
 from nemo_mcp.api.config import default_config_dir, detect_platform, parse_frontmatter, read_attribution
 from nemo_mcp.api.identity import IdentityStore, StoredToken, parse_expiry
 from nemo_mcp.api.parsing import detect_language
+from nemo_mcp.store import open_store
 
 SECRET = "nmv_usr_TOPSECRETvalue1234567890"
 
@@ -134,35 +134,15 @@ def test_client_id_file_is_created_once(tmp_path: Path) -> None:
     assert stat.S_IMODE(os.stat(tmp_path / "nemovideo").st_mode) == 0o700
 
 
-def test_token_file_is_0600_atomic_and_keyed_by_api(tmp_path: Path) -> None:
-    store = IdentityStore(tmp_path)
-    store.save_token("http://a", StoredToken(SECRET, expires_at=time.time() + 3600, user_id="anon_1"))
-    store.save_token("http://b", StoredToken("nmv_usr_other", expires_at=None))
-    path = tmp_path / "token.json"
-    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
-    loaded = store.load_token("http://a")
-    assert loaded is not None
-    assert loaded.token == SECRET
-    assert loaded.user_id == "anon_1"
-    assert loaded.valid()
-    assert SECRET not in repr(loaded)
-    assert store.load_token("http://c") is None
-    store.forget_token("http://a")
-    assert store.load_token("http://a") is None
-    assert store.load_token("http://b") is not None
-
-
-def test_expired_and_corrupt_token_files(tmp_path: Path) -> None:
-    store = IdentityStore(tmp_path)
-    store.save_token("http://a", StoredToken(SECRET, expires_at=time.time() - 10))
-    stored = store.load_token("http://a")
-    assert stored is not None
-    assert not stored.valid()
-    (tmp_path / "token.json").write_text("{not json")
-    assert store.load_token("http://a") is None
-    (tmp_path / "token.json").write_text(json.dumps({"tokens": {"http://a": {"token": 5}}}))
-    assert store.load_token("http://a") is None
+def test_stored_token_validity_and_repr() -> None:
+    # tokens are kept by the state store (tests/store); the record itself:
+    fresh = StoredToken(SECRET, expires_at=time.time() + 3600, user_id="anon_1")
+    assert fresh.valid()
+    assert SECRET not in repr(fresh)
+    assert not StoredToken(SECRET, expires_at=time.time() - 10).valid()
+    assert not StoredToken(SECRET, expires_at=time.time() + 60).valid()  # within the expiry skew
+    assert StoredToken(SECRET, expires_at=None).valid()
+    assert not StoredToken("", expires_at=None).valid()
 
 
 def test_unwritable_config_folder_is_not_fatal(tmp_path: Path) -> None:
@@ -170,7 +150,8 @@ def test_unwritable_config_folder_is_not_fatal(tmp_path: Path) -> None:
     blocker.write_text("x")
     store = IdentityStore(blocker / "nemovideo")  # a folder below a regular file cannot be created
     assert store.client_id()  # generated, just not persisted
-    store.save_token("http://a", StoredToken(SECRET))
+    with pytest.raises(OSError):  # the client then keeps its token in memory (tests/store)
+        open_store(blocker / "nemovideo")
 
 
 async def test_client_repr_hides_the_token(tmp_path: Path) -> None:

@@ -91,6 +91,7 @@ async def test_no_log_record_contains_the_token(
         assert token not in text
     # the token travelled in headers only, never in a URL the backend saw
     assert all(token not in path for path in local_backend.stats.requests)
-    token_file = config_dir / "token.json"
-    assert stat.S_IMODE(os.stat(token_file).st_mode) == 0o600
-    assert token in token_file.read_text()  # it is persisted (0600) so restarts reuse it
+    store_file = config_dir / "state.db"
+    assert stat.S_IMODE(os.stat(store_file).st_mode) == 0o600
+    # it is persisted (0600) in the state store, so restarts reuse it
+    assert token.encode() in b"".join(p.read_bytes() for p in config_dir.glob("state.db*"))

@@ -290,3 +290,29 @@ async def test_waiting_for_the_mint_lock_does_not_block_the_event_loop(tmp_path:
         await other.aclose()
     assert ticks >= 10
     await store.aclose()
+
+
+async def test_a_truncated_token_file_still_gives_its_token(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Losing the token locks the client out of anonymous tokens for days: a file cut short (a crash while
+    an older version wrote it) still yields the token it shows; a token cut short is not taken."""
+    cfg = tmp_path / "nemovideo"
+    cfg.mkdir()
+    whole = json.dumps(
+        {
+            "version": 1,
+            "tokens": {
+                URL: {"token": "nmv_usr_WHOLE1234", "user_id": "a"},
+                "https://b.example": {"token": "nmv_usr_CUT"},
+            },
+        },
+        indent=2,
+    )
+    (cfg / "token.json").write_text(whole[: whole.index("nmv_usr_CUT") + 7])
+    store = open_store(cfg)
+    assert (await store.tokens.read(URL)).token == "nmv_usr_WHOLE1234"  # type: ignore[union-attr]
+    assert await store.tokens.read("https://b.example") is None
+    await store.aclose()
+    assert "1 token(s) still legible in it were recovered" in caplog.text
+    assert "nmv_usr_WHOLE1234" not in caplog.text

@@ -53,6 +53,7 @@ from nemo_mcp.api.client._transport import ProgressCallback, Transport
 from nemo_mcp.api.client._turns import Turns
 from nemo_mcp.api.client._uploads import Uploads
 from nemo_mcp.api.config import ApiConfig, Attribution
+from nemo_mcp.api.identity import TokenStore
 from nemo_mcp.api.media import MediaFile
 from nemo_mcp.api.models import (
     Credits,
@@ -71,14 +72,21 @@ __all__ = ["NemoClient", "ProgressCallback"]
 class NemoClient:
     """One long-lived ``httpx.AsyncClient`` per instance; use ``async with NemoClient(cfg) as api:``.
 
-    ``NemoClient(config=None, *, transport=None)``: ``config`` defaults to ``ApiConfig.from_env()``;
-    ``transport`` lets tests plug in an ``httpx`` transport (respx, ASGI); normal use leaves it None.
+    ``NemoClient(config=None, *, transport=None, tokens=None)``: ``config`` defaults to
+    ``ApiConfig.from_env()``; ``transport`` lets tests plug in an ``httpx`` transport (respx, ASGI);
+    ``tokens`` is where anonymous tokens are kept (a :class:`~nemo_mcp.api.identity.TokenStore`, e.g. the
+    server's state store's); without it the state store of ``config.config_dir`` is opened when a token is
+    first needed.
     """
 
     def __init__(
-        self, config: ApiConfig | None = None, *, transport: httpx.AsyncBaseTransport | None = None
+        self,
+        config: ApiConfig | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        tokens: TokenStore | None = None,
     ) -> None:
-        self._transport = Transport(config, http_transport=transport)
+        self._transport = Transport(config, http_transport=transport, tokens=tokens)
         self._auth = self._transport.auth
         self._sessions = Sessions(self._transport)
         self._uploads = Uploads(self._transport)

@@ -38,6 +38,7 @@ from nemo_mcp.api.errors import (
     ServerError,
     TransientError,
 )
+from nemo_mcp.api.identity import TokenStore
 
 __all__ = [
     "APP",
@@ -123,7 +124,11 @@ class Transport:
     respx or an ASGI app; normal use leaves it None."""
 
     def __init__(
-        self, config: ApiConfig | None = None, *, http_transport: httpx.AsyncBaseTransport | None = None
+        self,
+        config: ApiConfig | None = None,
+        *,
+        http_transport: httpx.AsyncBaseTransport | None = None,
+        tokens: TokenStore | None = None,
     ) -> None:
         #: replaceable (``client.config = client.config.replace(...)``): read it at each use, never keep it
         self.config = config if config is not None else ApiConfig.from_env()
@@ -138,13 +143,14 @@ class Transport:
         #: the clock of render polling (elapsed time, progress rate); tests hook it with ``sleep``
         self.clock: Callable[[], float] = anyio.current_time
         #: the token and user identity; it sends its own token requests through this transport
-        self.auth = Auth(self)
+        self.auth = Auth(self, tokens)
 
     async def aclose(self) -> None:
         if not self._closed:
             self._closed = True
             if self._http_client is not None:
                 await self._http_client.aclose()
+            await self.auth.aclose()
 
     # -- the shared httpx client ------
 

@@ -16,6 +16,10 @@ from nemo_mcp.server.tools.media import upload_text
 
 
 def job_text(r: JobResult) -> str:
+    return lines(*r.notes, _outcome_text(r))
+
+
+def _outcome_text(r: JobResult) -> str:
     j = r.job
     if r.edit is not None:
         return edit_text(r.edit)
@@ -43,7 +47,8 @@ def register(mcp: MCPServer[Any]) -> None:
     @nemo_tool(mcp, render=job_text, title="Wait for a job", annotations=READ_ONLY)
     async def get_job(job_id: JobId, ctx: Context, wait_seconds: WaitSeconds = None) -> JobResult:
         """Wait for (or check) an edit, export or upload that returned status 'running', and return its
-        outcome. Safe to call repeatedly; it never re-sends anything. Handles last one hour."""
+        outcome. Safe to call repeatedly; it never re-sends anything. Handles outlive a server restart and
+        last a day."""
         return await service_of(ctx).jobs.get_job(job_id, wait_seconds, progress_of(ctx))
 
     @nemo_tool(

@@ -49,4 +49,4 @@ def register(mcp: MCPServer[Any]) -> None:
     async def list_projects(ctx: Context) -> ProjectListResult:
         """List this server's projects (newest first) with their last known timeline summary and which one
         is current. Pass a session_id to other tools to work on an earlier project."""
-        return service_of(ctx).projects.list_projects()
+        return await service_of(ctx).projects.list_projects()

@@ -147,7 +147,7 @@ class Edits:
                 result.job = result.export.job
                 result.next_step = result.export.next_step
         if not result.session_id:
-            rec = self.projects.store.current()
+            rec = await self.projects.store.current()
             result.session_id = rec.session_id if rec else ""
         if r.deferred:
             result.notes.append(HELD_NOTE)

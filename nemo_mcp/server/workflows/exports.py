@@ -146,6 +146,10 @@ class Exports:
         self.jobs.start(job, self._render(job, rec, draft))
         return job
 
+    def resume(self, job: ExportJob, rec: ProjectRecord, *, age: float) -> None:
+        """Follow a render an earlier server process started (`job.render_id`), under the same handle."""
+        self.jobs.adopt(job, self._render(job, rec, None), age=age)
+
     async def _render(self, job: ExportJob, rec: ProjectRecord, draft: dict[str, Any] | None) -> ExportResult:
         job.update(0.0, "submitting the render")
         rid = job.render_id
@@ -157,6 +161,7 @@ class Exports:
             except SessionLostError:
                 await self.projects.raise_lost(rec)
             rid = job.render_id = rj.id
+            await job.checkpoint()  # the render id is what a restarted server resumes it by
             job.update(rj.progress or 0.0, f"render {rid} {rj.status}")
         final: RenderStatus | None = None
         async for st in self.api.poll_render(rid):
@@ -189,7 +194,7 @@ class Exports:
         return result
 
     async def _download(self, job: ExportJob, result: ExportResult, folder: Path) -> ExportResult:
-        rec = self.projects.store.get(result.session_id)
+        rec = await self.projects.store.get(result.session_id)
         stem = (rec.title if rec and rec.title != "project" else f"nemo_{result.session_id}") or "video"
         name = job.file_name or safe_filename(stem)
         rid = result.render_id

@@ -12,30 +12,48 @@ from nemo_mcp.server.jobs import EditJob, ExportJob, JobManager, JobStatus, Prog
 from nemo_mcp.server.models import CancelResult, JobResult
 from nemo_mcp.server.settings import ServerSettings
 from nemo_mcp.server.workflows.edits import edit_running
+from nemo_mcp.server.workflows.restored import Restored
+from nemo_mcp.store import JobRecord
 
 log = logging.getLogger(__name__)
 
 
 class Handles:
-    def __init__(self, api: NemoClient, jobs: JobManager, settings: ServerSettings) -> None:
+    """Live jobs of this process first; then the handles in the state store (`restored`): jobs an earlier
+    server process started, or ours that have left memory."""
+
+    def __init__(
+        self, api: NemoClient, jobs: JobManager, settings: ServerSettings, restored: Restored | None = None
+    ) -> None:
         self.api = api
         self.jobs = jobs
         self.settings = settings
+        self.restored = restored
 
-    def _find(self, job_id: str, hint: str) -> EditJob | ExportJob | UploadJob:
+    def _live(self, job_id: str) -> EditJob | ExportJob | UploadJob | None:
         job = self.jobs.get(job_id)
-        if not isinstance(job, EditJob | ExportJob | UploadJob):
-            raise ToolFailure("unknown_job", f"No job {job_id!r} on this server {hint}")
-        return job
+        return job if isinstance(job, EditJob | ExportJob | UploadJob) else None
+
+    async def _record(self, job_id: str) -> JobRecord:
+        rec = await self.restored.find(job_id) if self.restored is not None else None
+        if rec is None:
+            raise ToolFailure(
+                "unknown_job",
+                f"No job {job_id!r} on this server (handles are kept a day, across restarts). Call "
+                "get_timeline to see the project's current state.",
+            )
+        return rec
 
     async def get_job(self, job_id: str, wait_seconds: float | None, progress: ProgressFn) -> JobResult:
-        job = self._find(
-            job_id,
-            "(handles last one hour and do not survive a restart). "
-            "Call get_timeline to see the project's current state.",
-        )
+        job = self._live(job_id)
+        if job is None:
+            rec = await self._record(job_id)
+            assert self.restored is not None
+            job = await self.restored.resume(rec)  # a render still running: followed again, same handle
+            if job is None:
+                return await self.restored.answer(rec, self.settings.wait_for(wait_seconds), progress)
         await self.jobs.wait(job, self.settings.wait_for(wait_seconds), progress)
-        res = JobResult(job=job.view())
+        res = JobResult(job=job.view(), notes=[job.note] if job.note else [])
         if job.status is JobStatus.RUNNING:
             if isinstance(job, EditJob):
                 res.edit = edit_running(job)
@@ -52,7 +70,11 @@ class Handles:
         return res
 
     async def cancel_job(self, job_id: str) -> CancelResult:
-        job = self._find(job_id, "(handles last one hour and do not survive a restart).")
+        job = self._live(job_id)
+        if job is None:
+            rec = await self._record(job_id)
+            assert self.restored is not None
+            return await self.restored.cancel(rec)
         if job.done:
             return CancelResult(
                 job_id=job.id,

@@ -47,7 +47,7 @@ class Projects:
             title=(title or "project").strip()[:100] or "project",
             user_id=session.user_id,
         )
-        self.store.add(rec, make_current=True)
+        await self.store.add(rec, make_current=True)
         return rec
 
     async def resolve(
@@ -57,7 +57,7 @@ class Projects:
         if session_id:
             return await self._named(session_id.strip())
         async with self._session_lock:
-            cur = self.store.current()
+            cur = await self.store.current()
             if cur is not None:
                 return cur
             if not create:
@@ -74,7 +74,7 @@ class Projects:
                 "session_id has characters a project id never has; pass a session_id from list_projects "
                 "or omit it to use the current project."
             )
-        rec = self.store.get(sid)
+        rec = await self.store.get(sid)
         if rec is not None:
             if rec.lost:
                 raise ToolFailure(
@@ -99,14 +99,14 @@ class Projects:
             server=self.settings.server_key,
             user_id=state.user_id,
         )
-        self.store.add(rec, make_current=False)
+        await self.store.add(rec, make_current=False)
         return rec
 
     async def replace_lost(self, rec: ProjectRecord) -> ProjectRecord:
         """1002: mark the old project lost, create a new one and make it current."""
-        self.store.mark_lost(rec.session_id)
+        await self.store.mark_lost(rec.session_id)
         async with self._session_lock:
-            cur = self.store.current()
+            cur = await self.store.current()
             if cur is not None and cur.session_id != rec.session_id:
                 return cur
             return await self.create(title=rec.title)
@@ -152,8 +152,8 @@ class Projects:
             notes=notes,
         )
 
-    def list_projects(self) -> ProjectListResult:
-        cur = self.store.current_id()
+    async def list_projects(self) -> ProjectListResult:
+        cur = await self.store.current_id()
         views = [
             ProjectView(
                 session_id=r.session_id,
@@ -164,6 +164,6 @@ class Projects:
                 summary=r.summary,
                 lost=r.lost,
             )
-            for r in self.store.list()
+            for r in await self.store.list()
         ]
         return ProjectListResult(current_session_id=cur, projects=views)

@@ -63,7 +63,7 @@ class Reads:
         )
 
     async def get_timeline(self, session_id: str | None) -> TimelineResult:
-        if not session_id and self.projects.store.current() is None:
+        if not session_id and await self.projects.store.current() is None:
             # Not an error: there is simply nothing yet (and hosts/CI probing the tool get a clean answer).
             return TimelineResult(session_id="", summary="No project yet.", readiness=NOTHING_TO_EXPORT)
         rec = await self.projects.resolve(session_id, create=False)

@@ -29,6 +29,7 @@ from nemo_mcp.server.settings import ServerSettings
 from nemo_mcp.server.workflows.accounting import Meter, fell_sentence
 from nemo_mcp.server.workflows.projects import Projects
 from nemo_mcp.server.workflows.replies import reply_of
+from nemo_mcp.server.workflows.snapshots import snapshot_of
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,8 @@ class Turns:
         sid = rec.session_id
         job.update(message="sending the instruction to the NemoVideo agent")
         before = await self.projects.state(rec)
+        job.snapshot = snapshot_of(before)  # what a restarted server diffs the project against
+        await job.checkpoint()
         meter = Meter(self.api, self.settings, job)
         await meter.start()
         last = before
