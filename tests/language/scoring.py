@@ -49,6 +49,13 @@ def label_steps(item: dict[str, Any]) -> list[str]:
     return steps
 
 
+def first_step(steps: list[str]) -> str:
+    """What a message asks for first once any files are handed over ("upload" for a bare upload): the
+    rows and columns of the confusion table."""
+    rest = [step for step in steps if step != "upload"]
+    return rest[0] if rest else (steps[0] if steps else "none")
+
+
 @dataclass
 class RoutingScore:
     total: int = 0
@@ -59,7 +66,7 @@ class RoutingScore:
     right_by_route: Counter[str] = field(default_factory=Counter)
     by_lang: Counter[str] = field(default_factory=Counter)
     right_by_lang: Counter[str] = field(default_factory=Counter)
-    confusion: Counter[tuple[str, str]] = field(default_factory=Counter)
+    confusion: Counter[tuple[str, str]] = field(default_factory=Counter)  # (wanted, got) first steps
     misses: list[tuple[str, list[str], list[str]]] = field(default_factory=list)
 
     @property
@@ -86,7 +93,7 @@ def score_routing(items: list[dict[str, Any]]) -> RoutingScore:
         s.total += 1
         s.by_route[item["route"]] += 1
         s.by_lang[item.get("lang", "?")] += 1
-        s.confusion[(item["route"], got[0] if got[0] != "upload" or len(got) == 1 else got[1])] += 1
+        s.confusion[(first_step(want), first_step(got))] += 1
         if ok:
             s.right += 1
             s.right_by_route[item["route"]] += 1
