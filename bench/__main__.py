@@ -15,6 +15,11 @@ interleaved subject/baseline pairs):
   export       render completed -> export_video result, and status requests, for a 30 s render
   http         Streamable HTTP: 50 concurrent clients x 20 get_timeline vs one client (p95, errors)
   result_text  characters of text each tool's typical result hands the model, now vs commit db97672
+  language     routing and GUI-speak translation on the hand-written corpora (floors, no baseline) and the
+               time per message of route() and translate(); no backend, a few seconds
+
+A run of some figures (--only/--skip) is merged into results/latest.json: its figures replace those of the
+same name, the others stay as their last run measured them (the README line names both runs).
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ import anyio
 
 from bench.figures import FIGURES, SPECS
 from bench.harness import BENCH, ROOT, Bench, log
-from bench.report import Figure, fmt_met, machine, save, table, update_readme
+from bench.report import Figure, fmt_met, machine, save, table, update_figure_blocks, update_readme
 
 RESULTS = BENCH / "results"
 
@@ -49,7 +54,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument(
         "--update-readme",
         action="store_true",
-        help="also write the table into bench/README.md (Latest results)",
+        help="also write the table into bench/README.md (Latest results), and each figure's own block "
+        "(<!-- figure:NAME:start -->) into bench/README.md and README.md",
     )
     p.add_argument(
         "--budget", type=float, default=285.0, help="total seconds; later figures are skipped (errors)"
@@ -110,33 +116,46 @@ async def amain(args: argparse.Namespace) -> int:
     figs: list[Figure] = []
     mach = machine()
     try:
-        bench.start_backend()
+        if any(SPECS[name].needs_backend for name in chosen):
+            bench.start_backend()
         for name in chosen:
             figs.append(await run_figure(bench, name, started))
     finally:
         bench.close()
     mach["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
-    text = table(figs)
+    done = [f.as_dict() for f in figs]
+    text = table(done)
     print(text)
     print()
     for f in figs:
         print(f"{f.name}: {f.command}")
+    for f in figs:
+        if not f.error and f.details.get("readme_block"):
+            print(f"\n{f.name}:\n\n{f.details['readme_block']}")
     doc = {
         "schema": 2,
         "started_utc": dt.datetime.fromtimestamp(started, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "wall_seconds": round(time.time() - started, 1),
         "args": dict(vars(args)),
         "machine": mach,
-        "figures": [f.as_dict() for f in figs],
+        "partial": set(chosen) != set(FIGURES),
+        "figures": done,
         "table": text.splitlines(),
     }
     if not args.no_save:
         stamp = dt.datetime.fromtimestamp(started, dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-        written = save(doc, Path(args.out), stamp)
+        written, latest = save(doc, Path(args.out), stamp)
         shown = written.resolve().relative_to(ROOT) if written.resolve().is_relative_to(ROOT) else written
-        print(f"\nresults: {shown} (and {shown.parent}/latest.json)")
-        if args.update_readme and not update_readme(BENCH / "README.md", doc, str(shown)):
-            log("bench/README.md has no latest-table markers; not updated")
+        merged = " (this run merged into it)" if latest is not doc else ""
+        print(f"\nresults: {shown} (and {shown.parent}/latest.json{merged})")
+        if args.update_readme:
+            base = latest.get("started_utc", doc["started_utc"]).replace("-", "").replace(":", "")
+            base_file = str(shown) if latest is doc else f"{shown.parent}/{base}.json"
+            if not update_readme(BENCH / "README.md", latest, base_file):
+                log("bench/README.md has no latest-table markers; not updated")
+            for readme in (BENCH / "README.md", ROOT / "README.md"):
+                for name in update_figure_blocks(readme, done):
+                    log(f"{readme.relative_to(ROOT)}: the {name} block rewritten")
     return 1 if any(f.error for f in figs) else 0
 
 

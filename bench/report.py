@@ -102,6 +102,7 @@ class Spec:
     run: Callable[[Bench, Figure], Awaitable[None]]
     min_seconds: float  # a rough lower bound of its duration: skip rather than overrun the budget
     analysis: dict[str, str] = field(default_factory=dict)  # written into the results on a missed goal
+    needs_backend: bool = True  # False: the run does not start the shared local backend for it
 
 
 def machine() -> dict[str, Any]:
@@ -172,18 +173,30 @@ def _iqr(pairs: dict[str, Any] | None) -> str:
     return f"{pairs['p25']:.2f}-{pairs['p75']:.2f} (n={pairs['n']})"
 
 
-def table(figs: list[Figure]) -> str:
-    """The summary table: one row per figure and its extra rows; `pairs IQR` is the interquartile range
-    of the pair ratios behind the headline ratio (their median)."""
+def table(figs: list[dict[str, Any]]) -> str:
+    """The summary table of figures (as `Figure.as_dict` gives them): one row per figure and its extra
+    rows; `pairs IQR` is the interquartile range of the pair ratios behind the headline ratio (their
+    median)."""
     rows = [("figure", "subject", "baseline", "ratio", "pairs IQR", "goal", "met?")]
     for f in figs:
-        if f.error:
-            rows.append((f.name, "ERROR: " + f.error.splitlines()[-1][:80], "", "", "", f.goal, "ERROR"))
+        if f["error"]:
+            rows.append(
+                (f["name"], "ERROR: " + f["error"].splitlines()[-1][:80], "", "", "", f["goal"], "ERROR")
+            )
             continue
-        ratio = f"{f.ratio:.2f}x" if f.ratio is not None else "-"
-        iqr = _iqr(spread(f.pairs)) if f.pairs else "-"
-        rows.append((f.name, f.subject, f.baseline, ratio, iqr, f.goal, fmt_met(f.met)))
-        for e in f.extra_rows:
+        ratio = f"{f['ratio']:.2f}x" if f["ratio"] is not None else "-"
+        rows.append(
+            (
+                f["name"],
+                f["subject"],
+                f["baseline"],
+                ratio,
+                _iqr(f["pair_ratios"]),
+                f["goal"],
+                fmt_met(f["met"]),
+            )
+        )
+        for e in f["extra_rows"]:
             er = f"{e['ratio']:.2f}x" if e.get("ratio") is not None else "-"
             rows.append(
                 (
@@ -202,27 +215,100 @@ def table(figs: list[Figure]) -> str:
     return "\n".join(lines)
 
 
-def save(doc: dict[str, Any], out: Path, stamp: str) -> Path:
-    """Write `<stamp>.json` and `latest.json` into `out`; returns the timestamped file."""
+def save(doc: dict[str, Any], out: Path, stamp: str) -> tuple[Path, dict[str, Any]]:
+    """Write `<stamp>.json` and `latest.json` into `out`; returns the timestamped file and what
+    latest.json now holds. A run of some figures only (`doc["partial"]`) is merged into the previous
+    latest.json: its figures replace those of the same name (each marked with the run it came from),
+    the others are kept as they were measured, and `merged_runs` lists the runs merged in."""
     out.mkdir(parents=True, exist_ok=True)
-    payload = json.dumps(doc, indent=1, ensure_ascii=False, default=str) + "\n"
-    (out / f"{stamp}.json").write_text(payload)
-    (out / "latest.json").write_text(payload)
-    return out / f"{stamp}.json"
+    (out / f"{stamp}.json").write_text(_json(doc))
+    latest = doc
+    if doc.get("partial"):
+        latest = _merged(out / "latest.json", doc, f"{stamp}.json") or doc
+    (out / "latest.json").write_text(_json(latest))
+    return out / f"{stamp}.json", latest
+
+
+def _json(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, indent=1, ensure_ascii=False, default=str) + "\n"
+
+
+def _merged(path: Path, doc: dict[str, Any], file: str) -> dict[str, Any] | None:
+    try:
+        base: dict[str, Any] = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(base.get("figures"), list):
+        return None
+    fresh = {f["name"]: {**f, "run_utc": doc["started_utc"], "results_file": file} for f in doc["figures"]}
+    base["figures"] = [fresh.pop(f["name"], f) for f in base["figures"]] + list(fresh.values())
+    base["table"] = table(base["figures"]).splitlines()
+    runs = [r for r in base.get("merged_runs", []) if not set(r["figures"]) <= set(fresh_names(doc))]
+    runs.append(
+        {
+            "started_utc": doc["started_utc"],
+            "results_file": file,
+            "figures": fresh_names(doc),
+            "wall_seconds": doc["wall_seconds"],
+            "load_avg_start": doc["machine"]["load_avg_start"],
+            "git": doc["machine"].get("git"),
+        }
+    )
+    base["merged_runs"] = runs
+    return base
+
+
+def fresh_names(doc: dict[str, Any]) -> list[str]:
+    return [f["name"] for f in doc["figures"]]
+
+
+def _replace_block(text: str, start: str, end: str, body: str) -> str | None:
+    if start not in text or end not in text:
+        return None
+    head, rest = text.split(start, 1)
+    return head + start + "\n" + body + "\n" + end + rest.split(end, 1)[1]
 
 
 def update_readme(readme: Path, doc: dict[str, Any], path: str) -> bool:
-    """Rewrite the block between the latest-table markers of `readme`; False when it has no markers."""
-    text = readme.read_text()
-    if README_START not in text or README_END not in text:
-        return False
+    """Rewrite the block between the latest-table markers of `readme` from `doc` (latest.json's content);
+    False when it has no markers. Runs merged in from partial runs are named after the full run's line."""
     m = doc["machine"]
-    block = (
-        f"{README_START}\nRun {doc['started_utc']} ({path}), {doc['wall_seconds']:.0f} s, "
+    line = (
+        f"Run {doc['started_utc']} ({path}), {doc['wall_seconds']:.0f} s, "
         f"on {m['cpu_model']}, {m['logical_cores']} cores, {m['ram_GiB']} GiB, Python {m['python']}, "
         f"mcp {m['packages'].get('mcp')}, load average {m['load_avg_start'][0]} at the start "
-        "(a shared machine).\n\n```\n" + "\n".join(doc["table"]) + f"\n```\n{README_END}"
+        "(a shared machine)."
     )
-    head, rest = text.split(README_START, 1)
-    readme.write_text(head + block + rest.split(README_END, 1)[1])
+    came_from = {f["name"]: f.get("run_utc") for f in doc["figures"]}
+    for run in doc.get("merged_runs", []):
+        names = ", ".join(f"`{n}`" for n in run["figures"] if came_from.get(n) == run["started_utc"])
+        if not names:
+            continue
+        line += (
+            f" {names} from a later partial run: {run['started_utc']} "
+            f"(bench/results/{run['results_file']}), load average {run['load_avg_start'][0]}."
+        )
+    body = line + "\n\n```\n" + "\n".join(doc["table"]) + "\n```"
+    text = _replace_block(readme.read_text(), README_START, README_END, body)
+    if text is None:
+        return False
+    readme.write_text(text)
     return True
+
+
+def update_figure_blocks(readme: Path, figs: list[dict[str, Any]]) -> list[str]:
+    """Rewrite each `<!-- figure:<name>:start -->` ... `<!-- figure:<name>:end -->` block of `readme` with
+    the figure's `details.readme_block` (figures with tables of their own); returns the names written."""
+    text = readme.read_text()
+    written: list[str] = []
+    for f in figs:
+        body = (f.get("details") or {}).get("readme_block")
+        if f.get("error") or not body:
+            continue
+        name = f["name"]
+        replaced = _replace_block(text, f"<!-- figure:{name}:start -->", f"<!-- figure:{name}:end -->", body)
+        if replaced is not None:
+            text, written = replaced, [*written, name]
+    if written:
+        readme.write_text(text)
+    return written
