@@ -1,8 +1,9 @@
-"""`nemo-mcp demo`: the skill's quick-edit workflow end to end, offline, through a real MCP client.
+"""`nemo-mcp demo`: the skill's example prompt end to end, offline, through a real MCP client.
 
 Generates a ~10 s 640x360 clip with FFmpeg, starts the server with the embedded backend, and talks to it
-with `mcp.Client`: upload_media -> edit_video("extract metadata, generate a summary, and export a trimmed
-clip") -> get_timeline -> export_video(download) -> prints the conversation and where the MP4 landed.
+with `mcp.Client`: upload_media, then ONE edit_video("extract metadata, generate a summary, and export a
+trimmed clip via API") that runs the edit and then the render as one job (two-stage progress) and returns
+the MP4's URL; the demo then fetches that URL, as the user would, and probes the file it got.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import anyio
 
 from nemo_mcp.local.clips import make_clip
 
-DEMO_INSTRUCTION = "extract metadata, generate a summary, and export a trimmed clip"
+DEMO_INSTRUCTION = "extract metadata, generate a summary, and export a trimmed clip via API"  # the skill's
 
 
 class Conversation:
@@ -60,7 +61,8 @@ async def run_demo(out_dir: Path, *, out: TextIO = sys.stdout, seconds: float = 
             config_dir=tmp / "config",
             download_root=out_dir,
             media_dirs=[],
-            local_knobs=Knobs(silent_fraction=0.0, heartbeat_interval=2.0),
+            # each agent step takes 0.4 s, so both stages (the edit, then the render) show in the progress
+            local_knobs=Knobs(silent_fraction=0.0, heartbeat_interval=2.0, agent_delay=0.4),
             local_data_dir=tmp / "backend",
             api_overrides={"render_poll_initial": 0.5, "render_poll_max": 2.0},
         )
@@ -79,31 +81,53 @@ async def run_demo(out_dir: Path, *, out: TextIO = sys.stdout, seconds: float = 
             return res.structured_content or {}
 
         async def finish(data: dict[str, Any], key: str) -> dict[str, Any]:
-            # A 'running' answer carries a job handle: keep waiting with get_job (never re-send).
+            # A 'running' answer carries a job handle: keep waiting with get_job (never re-send), up to
+            # 20 waits of at most 40 s each.
             job = data.get("job")
-            while data.get("status") == "running" and job:
+            if data.get("status") != "running" or not job:
+                return data
+            for _ in range(20):
                 res = await call("get_job", {"job_id": job["job_id"]})
                 if res["job"]["status"] != "running":
                     return res.get(key) or {}
                 job = res["job"]
-            return data
+            raise RuntimeError(f"job {job['job_id']} was still running after 20 waits")
 
         async with Client(server) as client:
             tools = await client.list_tools()
             convo.say("demo", "connected; tools: " + ", ".join(t.name for t in tools.tools))
             convo.say("user", f"Here's my clip {clip.name}: {DEMO_INSTRUCTION}.")
             await call("upload_media", {"sources": [str(clip)]})
+            # One call: the edit, then the render of what it left on the timeline (stages 1/2 and 2/2).
             edit = await call("edit_video", {"instruction": DEMO_INSTRUCTION})
-            await finish(edit, "edit")
-            await call("get_timeline", {})
-            export = await call("export_video", {"download": True})
-            export = await finish(export, "export")
-        path = export.get("downloaded_to")
-        if not path:
-            raise RuntimeError("the export finished without a downloaded file")
-        convo.say("demo", f"done: the MP4 is at {path}")
-        convo.say("demo", await _describe_mp4(Path(path)))
-        return Path(path)
+            edit = await finish(edit, "edit")
+            url = (edit.get("export") or {}).get("url")
+            if not url:
+                raise RuntimeError("edit_video finished without the exported MP4's URL")
+            path = await _fetch(url, out_dir, clip.stem)  # while the embedded backend still serves it
+        convo.say("demo", f"done: fetched the MP4 edit_video returned; it is at {path}")
+        convo.say("demo", await _describe_mp4(path))
+        return path
+
+
+async def _fetch(url: str, out_dir: Path, stem: str) -> Path:
+    """Download `url` into `out_dir` as <stem>.mp4 (<stem>_1.mp4, ... when taken), through a .part file."""
+    import httpx
+
+    await anyio.Path(out_dir).mkdir(parents=True, exist_ok=True)
+    target = next(
+        p
+        for p in (out_dir / (f"{stem}.mp4" if n == 0 else f"{stem}_{n}.mp4") for n in range(1000))
+        if not p.exists()
+    )
+    part = target.with_name(f".{target.name}.part")
+    async with httpx.AsyncClient(timeout=60) as http, http.stream("GET", url) as r:
+        r.raise_for_status()
+        async with await anyio.open_file(part, "wb") as f:
+            async for chunk in r.aiter_bytes():
+                await f.write(chunk)
+    await anyio.Path(part).rename(target)
+    return target
 
 
 async def _describe_mp4(path: Path) -> str:

@@ -62,13 +62,21 @@ async def test_unknown_project_and_resource(nemo: Session) -> None:
 
 
 async def test_demo_quick_edit_workflow(tmp_path: Path) -> None:
+    """The skill's example prompt through edit_video alone: one call edits, then renders (two stages),
+    and the MP4 at the URL it returns plays."""
     out = io.StringIO()
     mp4 = await run_demo(tmp_path / "out", out=out, seconds=3)
     assert mp4.is_file()
     assert mp4.parent == (tmp_path / "out")
     assert mp4.stat().st_size > 1000
     log = out.getvalue()
-    for step in ("upload_media", "edit_video", "get_timeline", "export_video", "the MP4 is at"):
-        assert step in log
+    calls = [line.split("→ ", 1)[1].split("(", 1)[0] for line in log.splitlines() if "assistant: → " in line]
+    assert calls == ["upload_media", "edit_video"], calls  # the export came from edit_video itself
+    assert "and export a trimmed clip via API" in log
+    progress = [line for line in log.splitlines() if "progress: " in line]
+    assert any("1/2" in line for line in progress), progress
+    assert any("2/2" in line for line in progress), progress
+    assert "Export finished: http" in log
+    assert "the MP4 edit_video returned" in log
     assert "probed: " in log
-    assert "h264 + aac" in log  # the downloaded file plays, with sound
+    assert "h264 + aac" in log  # the file plays, with sound
