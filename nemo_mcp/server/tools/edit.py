@@ -62,7 +62,9 @@ def register(mcp: MCPServer[Any]) -> None:
                 max_length=MAX_INSTRUCTION_CHARS,
                 description="What to do, in plain language (any language), e.g. 'trim to the first 10 s and "
                 "add the title \"Urban Dreams\" at the top', 'add lo-fi background music at 35%'. "
-                "'export', 'credits', 'status' and file paths/URLs are handled directly. "
+                "For an export, the balance or the timeline call export_video, check_credits or "
+                "get_timeline instead (upload_media for files); asked for here, they are routed there, never "
+                "to the agent. "
                 f"At most {MAX_INSTRUCTION_CHARS} characters.",
             ),
         ],
@@ -89,7 +91,9 @@ def register(mcp: MCPServer[Any]) -> None:
     ) -> EditResult:
         """Edit or generate video by describing the result; the NemoVideo agent applies it to the timeline.
 
-        Export, credit, status and upload requests are routed to the right action instead of the agent.
+        For an export, the balance, the timeline or a file, call export_video, check_credits, get_timeline or
+        upload_media directly; an instruction that asks for them anyway is routed there instead of the agent
+        (a safety net), and an edit that also asks for the export gets both, the edit first.
         The reply says what changed on the timeline (found by comparing the state before and after).
         Edits take 10-30 s, generation 2-5 minutes and costs credits: if it is not done within
         wait_seconds you get status 'running' and a job_id; call get_job(job_id) to keep waiting.
