@@ -195,7 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     hosted = None
     if args.transport == "http" or args.workers != 1:
-        from nemo_mcp.server.hosted.config import hosted_from_args
+        from nemo_mcp.server.hosted.entry import hosted_from_args
 
         try:  # per-user OAuth, a shared store, several workers: nemo_mcp.server.hosted
             hosted = hosted_from_args(args)

@@ -4,6 +4,7 @@ the settings that cannot work refused at start."""
 
 from __future__ import annotations
 
+import argparse
 import time
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from nemo_mcp.local import LocalBackend
 from nemo_mcp.server.hosted.config import HostedConfig, HostedConfigError
+from nemo_mcp.server.hosted.entry import hosted_from_args
 from nemo_mcp.server.http_security import HttpConfigError, HttpOptions
 from tests.hosted.conftest import HostedServer, serve_hosted
 from tests.hosted.issuer import Issuer
@@ -136,6 +138,10 @@ def test_settings_that_cannot_work_are_refused() -> None:
     assert config.expected_audience == "https://mcp.example/mcp"
     assert config.jwks == "https://id.example/.well-known/jwks.json"
     assert "s3cret" not in repr(config)
+    stdio = argparse.Namespace(transport="stdio", workers=1)
+    assert hosted_from_args(stdio, {}) is None  # nothing asked: a single-user server
+    with pytest.raises(HostedConfigError, match="--transport http"):
+        hosted_from_args(stdio, {"NEMO_STORE_URL": "redis://127.0.0.1:1/0"})
     # a network-facing bind: OAuth is its auth decision (no static token, no --no-auth needed)
     HttpOptions(host="0.0.0.0", allow_remote=True, oauth_issuer="https://id.example").validate()
     with pytest.raises(HttpConfigError, match="bearer token"):
