@@ -12,6 +12,8 @@ from typing import Any
 import anyio
 import pytest
 from mcp import Client
+from mcp.client.extension import advertise
+from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 from mcp.types import CallToolResult
 
 from nemo_mcp.server.hosted.tenants import folder_of
@@ -19,6 +21,9 @@ from tests.hosted.conftest import HostedServer
 from tests.media import make_video
 
 pytestmark = pytest.mark.anyio
+APPS = [
+    advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
+]  # so the review player's own tools are listed
 
 
 def text(r: CallToolResult) -> str:
@@ -58,7 +63,7 @@ async def test_two_users_share_nothing(hosted: HostedServer, tmp_path: Path) -> 
     (tmp_path / "media").mkdir()
     clip = make_video(tmp_path / "media" / "clip.mp4", seconds=2)
     with anyio.fail_after(90):
-        async with hosted.client("alice") as a, hosted.client("bob") as b:
+        async with hosted.client("alice", extensions=APPS) as a, hosted.client("bob", extensions=APPS) as b:
             tools = {t.name for t in (await a.list_tools()).tools}
             assert tools == {t.name for t in (await b.list_tools()).tools}
             # alice works
@@ -78,6 +83,11 @@ async def test_two_users_share_nothing(hosted: HostedServer, tmp_path: Path) -> 
             frame_uri = next(b.uri for b in frames.content if getattr(b, "type", "") == "resource_link")
             assert (await a.read_resource(frame_uri)).contents
             a_credits = (await call(a, "check_credits")).structured_content
+            review = await call(a, "review_state", {})
+            assert not review.is_error, text(review)
+            assert not (await call(a, "flag_moment", {"at_seconds": 1, "note": "too dark"})).is_error
+            preview = f"nemo://exports/{render_id}/preview"
+            assert (await a.read_resource(preview)).contents
             assert sid in text(await call(a, "list_projects"))
 
             # bob sees none of it, and cannot tell that any of it exists
@@ -99,6 +109,10 @@ async def test_two_users_share_nothing(hosted: HostedServer, tmp_path: Path) -> 
                 "get_frames": await same_as_unknown(b, "get_frames", {"session_id": sid}, sid),
                 "get_job": await same_as_unknown(b, "get_job", {"job_id": job_id}, job_id),
                 "cancel_job": await same_as_unknown(b, "cancel_job", {"job_id": job_id}, job_id),
+                "review_state": await same_as_unknown(b, "review_state", {"session_id": sid}, sid),
+                "flag_moment": await same_as_unknown(
+                    b, "flag_moment", {"at_seconds": 1, "note": "x", "session_id": sid}, sid
+                ),
             }
             assert "[unknown_job]" in said["get_job"]
             assert "[no_project]" in said["get_timeline"]
@@ -111,6 +125,8 @@ async def test_two_users_share_nothing(hosted: HostedServer, tmp_path: Path) -> 
             assert await read_error(b, frame_uri) == await read_error(
                 b, f"nemo://frames/{secrets.token_hex(8)}"
             )
+            unknown_render = f"nemo://exports/{like(render_id, '')}/preview"
+            assert await read_error(b, preview) == await read_error(b, unknown_render)
             b_res = await b.read_resource("nemo://credits")
             assert '"available"' in b_res.contents[0].text  # type: ignore[union-attr]
             # the tools not tried above, each on bob's own account

@@ -178,6 +178,7 @@ class Tenants:
             idle += rest[: len(self._tenants) - MAX_TENANTS + 1]
         for t in {t.key: t for t in idle}.values():
             del self._tenants[t.key]
+            self._locks.pop(t.key, None)
             self.tg.start_soon(self._close, t)
 
     @staticmethod
