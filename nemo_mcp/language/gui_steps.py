@@ -144,7 +144,11 @@ def refine(t: str, kind: Step) -> Step:
     """A click on an export button is the export; on a "Generate"/"Start" button, the go-ahead."""
     if EXPORT_OBJECT.search(t) and kind is not Step.PREVIEW:
         return Step.EXPORT
-    label = re.search(rf"{CLICKERS}\s*(?:on\s+)?(?:the\s+)?[\"“「『]([^\"”」』]{{1,24}})", t)
+    # the button's name, also after where it is: "点击右下角的“生成”"
+    label = re.search(
+        rf"{CLICKERS}\s*(?:on\s+)?(?:the\s+)?(?:[^\"“「『，。,]{{0,8}}?的\s*)?[\"“「『]([^\"”」』]{{1,24}})",
+        t,
+    )
     if kind in (Step.CLICK, Step.EDIT) and label and _PAID_BUTTON.search(label.group(1)):
         return Step.CONFIRM
     if kind is Step.CLICK and re.search(

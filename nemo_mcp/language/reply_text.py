@@ -73,7 +73,11 @@ def mask_quotes(text: str) -> str:
 
     def sub(m: re.Match[str]) -> str:
         head = fold(text[max(0, m.start() - 14) : m.start()])
-        if re.search(rf"{CLICKERS}\s*(?:on\s+)?(?:the\s+)?(?:下方|右上角|左侧|右侧|上方)?(?:的)?$", head):
+        # a button's name, also after where it is ("点击右下角的“生成”", "click the “Export”")
+        if re.search(
+            rf"{CLICKERS}\s*(?:on\s+)?(?:the\s+)?(?:[\u4e00-\u9fff]{{0,6}}(?:角|方|侧|边|部|栏|面|里))?(?:的)?\s*$",
+            head,
+        ):
             return m.group(0)
         return "«q»"
 
