@@ -19,9 +19,9 @@ from mcp.client.streamable_http import streamable_http_client
 
 from nemo_mcp.local import LocalBackend
 from nemo_mcp.server.app import build_server
-from nemo_mcp.server.cli import build_http_app
 from nemo_mcp.server.hosted.config import HostedConfig
 from nemo_mcp.server.hosted.mode import Hosted
+from nemo_mcp.server.hosted.serve import hosted_http_app
 from nemo_mcp.server.http_security import HttpOptions, uvicorn_options
 from tests.hosted.issuer import Issuer, run_issuer
 from tests.server.conftest import free_port, make_settings
@@ -69,7 +69,7 @@ async def serve_hosted(
     hosted = Hosted(config)
     settings = make_settings(tmp_path, api_url)
     http_opts = HttpOptions(host="127.0.0.1", port=port, **opts)
-    app = build_http_app(build_server(settings, hosted), http_opts)
+    app = hosted_http_app(build_server(settings, hosted), http_opts, hosted)  # as nemo-mcp serves it
     server = uvicorn.Server(
         uvicorn.Config(
             app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", **uvicorn_options(http_opts)
