@@ -266,7 +266,7 @@ class JobManager:
         self.server = server
         self.retention = retention
         #: this process, as job records name their owner
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{int(time.time())}"
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{int(time.time())}:{secrets.token_hex(4)}"
         self._pruned_at = 0.0
 
     # -- lifecycle ------------------------------------------------------------------------------------
