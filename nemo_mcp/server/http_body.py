@@ -23,6 +23,7 @@ __all__ = [
     "buffer_body",
     "header",
     "json_too_deep",
+    "read_capped_body",
     "replayer",
     "send_json",
     "too_large",
@@ -94,6 +95,21 @@ async def buffer_body(receive: Receive, max_body: int) -> tuple[bytes, deque[Mes
     return bytes(body), cached
 
 
+async def read_capped_body(
+    scope: Scope, receive: Receive, send: Send, max_body: int
+) -> tuple[bytes, deque[Message]] | None:
+    """A POST body within `max_body` (declared or read) and the messages to replay; None once a 413 was
+    sent for a body over it."""
+    declared = header(scope, b"content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_body:
+        await too_large(send, max_body)
+        return None
+    buffered = await buffer_body(receive, max_body)
+    if buffered is None:
+        await too_large(send, max_body)
+    return buffered
+
+
 def replayer(cached: deque[Message], receive: Receive) -> Receive:
     async def replay() -> Message:
         if cached:
@@ -115,13 +131,8 @@ class JsonDepthLimit:
         if scope["type"] != "http" or scope.get("method") != "POST":
             await self.app(scope, receive, send)
             return
-        declared = header(scope, b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
-            await too_large(send, self.max_body)
-            return
-        buffered = await buffer_body(receive, self.max_body)
+        buffered = await read_capped_body(scope, receive, send, self.max_body)
         if buffered is None:
-            await too_large(send, self.max_body)
             return
         body, cached = buffered
         if json_too_deep(body, self.limit):

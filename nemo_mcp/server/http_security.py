@@ -42,7 +42,7 @@ from typing import Any
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from nemo_mcp.server.http_body import JsonDepthLimit, buffer_body, header, replayer, send_json, too_large
+from nemo_mcp.server.http_body import JsonDepthLimit, header, read_capped_body, replayer, send_json
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 OPEN_PATHS = frozenset({"/health"})
@@ -263,13 +263,8 @@ class ToolCallRateLimit:
         if scope["type"] != "http" or scope.get("method") != "POST":
             await self.app(scope, receive, send)
             return
-        declared = header(scope, b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
-            await too_large(send, self.max_body)
-            return
-        buffered = await buffer_body(receive, self.max_body)
+        buffered = await read_capped_body(scope, receive, send, self.max_body)
         if buffered is None:
-            await too_large(send, self.max_body)
             return
         body, cached = buffered
         ids = _tool_call_ids(body)
