@@ -1,7 +1,8 @@
 """FFmpeg access for the local backend: the binary, probing, fonts, and async subprocess runs.
 
-FFmpeg comes from the `imageio-ffmpeg` wheel. That wheel has no ffprobe, so `probe()` parses the
-stderr of `ffmpeg -hide_banner -i FILE` (Duration and Stream lines). Nothing is downloaded at run time.
+FFmpeg comes from the `imageio-ffmpeg` wheel, found by `nemo_mcp.media.ffmpeg`. That wheel has no ffprobe,
+so `probe()` parses the stderr of `ffmpeg -hide_banner -i FILE` (Duration and Stream lines). Nothing is
+downloaded at run time.
 """
 
 from __future__ import annotations
@@ -10,10 +11,29 @@ import asyncio
 import contextlib
 import logging
 import re
-import shutil
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+
+# The binary, the font search and filtergraph quoting are shared with get_frames (nemo_mcp.media, a leaf).
+from nemo_mcp.media.ffmpeg import FFmpegMissing, ffmpeg_exe, filter_quote, find_font
+
+__all__ = [
+    "AUDIO_EXTS",
+    "IMAGE_EXTS",
+    "IMAGE_STILL_MS",
+    "VIDEO_EXTS",
+    "FFmpegMissing",
+    "Probe",
+    "ffmpeg_exe",
+    "filter_quote",
+    "font_file",
+    "parse_probe",
+    "probe",
+    "run_ffmpeg",
+    "scene_changes",
+    "spawn_ffmpeg",
+]
 
 log = logging.getLogger("nemo_mcp.local")
 
@@ -22,52 +42,14 @@ IMAGE_EXTS = frozenset({"jpg", "jpeg", "png", "gif", "webp"})
 AUDIO_EXTS = frozenset({"mp3", "wav", "m4a", "aac"})
 IMAGE_STILL_MS = 5000  # ours: an uploaded image becomes a 5 s still on the timeline
 
-_FONT_CANDIDATES = (
-    "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
-    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/TTF/DejaVuSans.ttf",
-    "/Library/Fonts/Arial.ttf",
-    "/System/Library/Fonts/Supplemental/Arial.ttf",
-    "C:/Windows/Fonts/arial.ttf",
-)
-
-
-class FFmpegMissing(RuntimeError):
-    pass
-
-
-@lru_cache(maxsize=1)
-def ffmpeg_exe() -> str:
-    """The FFmpeg binary: the imageio-ffmpeg wheel's, else one on PATH."""
-    try:
-        import imageio_ffmpeg
-
-        return str(imageio_ffmpeg.get_ffmpeg_exe())
-    except Exception as exc:  # the wheel is an optional extra
-        found = shutil.which("ffmpeg")
-        if found:
-            return found
-        raise FFmpegMissing("FFmpeg not found: install nemo-mcp[local] (imageio-ffmpeg)") from exc
-
 
 @lru_cache(maxsize=1)
 def font_file() -> str | None:
     """A TrueType font for drawtext, or None (titles are then skipped with a warning)."""
-    for candidate in _FONT_CANDIDATES:
-        if Path(candidate).is_file():
-            return candidate
-    for root in (Path("/usr/share/fonts"), Path("/usr/local/share/fonts")):
-        if root.is_dir():
-            for found in sorted(root.rglob("*.ttf")):
-                return str(found)
-    log.warning("no TrueType font found; titles will not be drawn into renders")
-    return None
-
-
-def filter_quote(path: str | Path) -> str:
-    """Quote a path for a filtergraph option value (drawtext fontfile/textfile)."""
-    return "'" + str(path).replace("\\", "/").replace("'", r"'\''").replace(":", r"\:") + "'"
+    font = find_font()
+    if font is None:
+        log.warning("no TrueType font found; titles will not be drawn into renders")
+    return font
 
 
 @dataclass

@@ -3,7 +3,7 @@
 FFmpeg comes from the `imageio-ffmpeg` wheel, a core dependency (a static build: HTTP(S) with range
 requests, libx264, drawtext with FreeType); nothing is downloaded at run time. Without the wheel an
 `ffmpeg` on PATH is used; without either, `FFmpegMissing` names the install command. The embedded
-backend (`nemo_mcp.local.media`) finds the binary the same way for its renders.
+backend (`nemo_mcp.local.media`) uses this binary and font search for its renders.
 """
 
 from __future__ import annotations
@@ -63,8 +63,9 @@ def ffmpeg_exe() -> str:
 
 
 @lru_cache(maxsize=1)
-def label_font() -> str | None:
-    """A TrueType font file for drawtext, or None (labels are then left out, and the caller says so)."""
+def find_font() -> str | None:
+    """A TrueType font file for drawtext (frame labels here, titles in the embedded backend's renders),
+    or None."""
     for candidate in _FONT_CANDIDATES:
         if Path(candidate).is_file():
             return candidate
@@ -72,8 +73,16 @@ def label_font() -> str | None:
         if root.is_dir():
             for found in sorted(root.rglob("*.ttf")):
                 return str(found)
-    log.warning("no TrueType font found; frame labels are left out")
     return None
+
+
+@lru_cache(maxsize=1)
+def label_font() -> str | None:
+    """The font for frame labels, or None (labels are then left out, and the caller says so)."""
+    font = find_font()
+    if font is None:
+        log.warning("no TrueType font found; frame labels are left out")
+    return font
 
 
 def filter_quote(value: str | Path) -> str:
